@@ -1,0 +1,119 @@
+package io.texforce.tensor;
+
+import java.util.List;
+
+/**
+ * The kernels a device must provide. Model code never calls a backend directly: it calls {@link Tensor} methods
+ * and {@link Functional}, which record autograd nodes and dispatch here. Every method is free of autograd.
+ *
+ * <p>Unless a method says otherwise, tensor arguments may be arbitrary strided views and results are new,
+ * contiguous tensors on this backend. The CPU backend is the reference every other backend is tested against.
+ */
+public interface Backend {
+    /** A short name such as {@code "cpu"} or {@code "cuda:0"}. */
+    String name();
+
+    /** Zero-filled storage of {@code size} floats. */
+    Storage allocate(int size);
+
+    /** Storage holding a copy of (or, for the CPU, exactly) the given host array. */
+    Storage fromHost(float[] data);
+
+    /** The elements of {@code t} in row-major order, copied to the host. */
+    float[] toHost(Tensor t);
+
+    /** Copies {@code src} into the (possibly strided) view {@code dst} of the same shape. */
+    void copy(Tensor src, Tensor dst);
+
+    /** A new tensor of the given shape with every element {@code value}. */
+    Tensor full(int[] shape, float value);
+
+    /** Standard normal (or uniform [0,1) when {@code uniform}) counter-based random numbers. */
+    Tensor random(int[] shape, long seed, long offset, boolean uniform);
+
+    Tensor unary(UnaryOp op, Tensor x, float param);
+
+    /** {@code gy * f'(x)} for a unary op, so backends can fuse the derivative of activations. */
+    Tensor unaryBackward(UnaryOp op, Tensor gy, Tensor x, float param);
+
+    /** Broadcasting binary op; the result has the broadcast shape. */
+    Tensor binary(BinaryOp op, Tensor a, Tensor b);
+
+    /** {@code cond != 0 ? a : b}, broadcasting all three. */
+    Tensor where(Tensor cond, Tensor a, Tensor b);
+
+    Tensor clamp(Tensor x, float min, float max);
+
+    /** Reduction over {@code dims} (sorted, distinct); reduced dims are kept with size 1 when {@code keepDim}. */
+    Tensor reduce(ReduceOp op, Tensor x, int[] dims, boolean keepDim);
+
+    /**
+     * Batched matrix product of the last two dims: a [..., M, K] (or [..., K, M] if {@code transA}) times
+     * b [..., K, N] (or [..., N, K] if {@code transB}); leading dims broadcast.
+     */
+    Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB);
+
+    /** Concatenation along {@code dim}. */
+    Tensor concat(List<Tensor> parts, int dim);
+
+    /** Rows of weight [vocab, dim] picked by {@code ids}; result [ids.length, dim]. */
+    Tensor embedding(Tensor weight, int[] ids);
+
+    /** Scatter-add of gy [ids.length, dim] into a zero [vocab, dim] gradient. */
+    Tensor embeddingBackward(Tensor gy, int[] ids, int vocab);
+
+    /** x [N, C, H, W] with weight [O, C, kh, kw] and optional bias [O]. */
+    Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding);
+
+    Tensor conv2dBackwardInput(Tensor gy, Tensor weight, int[] xShape, int stride, int padding);
+
+    /** Returns {gWeight, gBias}; gBias is null when {@code withBias} is false. */
+    Tensor[] conv2dBackwardWeight(Tensor gy, Tensor x, int[] wShape, int stride, int padding, boolean withBias);
+
+    /** x [N, C, ...]: returns {y, mean [N, G], rstd [N, G]}; gamma/beta [C] may be null. */
+    Tensor[] groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps);
+
+    /** Returns {gx, gGamma, gBeta}; the parameter gradients are null when gamma/beta were null. */
+    Tensor[] groupNormBackward(Tensor gy, Tensor x, Tensor mean, Tensor rstd, Tensor gamma, boolean withBeta,
+                               int groups);
+
+    /** Normalises over the last dim: returns {y, mean, rstd} with mean/rstd of shape [rows]. */
+    Tensor[] layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps);
+
+    Tensor[] layerNormBackward(Tensor gy, Tensor x, Tensor mean, Tensor rstd, Tensor gamma, boolean withBeta);
+
+    /** Softmax over the last dim. */
+    Tensor softmax(Tensor x);
+
+    Tensor softmaxBackward(Tensor gy, Tensor y);
+
+    /**
+     * Attention over q [B, Nq, D], k [B, Nk, D], v [B, Nk, Dv]; returns {out [B, Nq, Dv], lse [B, Nq]} and never
+     * materialises the whole [Nq, Nk] score matrix.
+     */
+    Tensor[] attention(Tensor q, Tensor k, Tensor v, float scale, boolean causal);
+
+    /** Returns {gq, gk, gv}. */
+    Tensor[] attentionBackward(Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, float scale,
+                               boolean causal);
+
+    /** Nearest-neighbour x2 upsampling of [N, C, H, W]. */
+    Tensor upsampleNearest2x(Tensor x);
+
+    Tensor upsampleNearest2xBackward(Tensor gy);
+
+    /** GEGLU: x [..., 2H] split into (h, gate) along the last dim; returns h * gelu(gate). */
+    Tensor geglu(Tensor x);
+
+    Tensor gegluBackward(Tensor gy, Tensor x);
+
+    /** In place: {@code dst += alpha * src} (same shape; dst contiguous). */
+    void addInPlace(Tensor dst, Tensor src, float alpha);
+
+    /**
+     * One AdamW step in place on contiguous param/m/v with gradient g (PyTorch's formulas, decoupled weight
+     * decay, bias correction for step {@code step} counted from 1).
+     */
+    void adamW(Tensor param, Tensor g, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
+               float weightDecay, int step);
+}
