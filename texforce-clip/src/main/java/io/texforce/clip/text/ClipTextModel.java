@@ -1,0 +1,68 @@
+package io.texforce.clip.text;
+
+import io.texforce.tensor.Backend;
+import io.texforce.tensor.Tensor;
+import io.texforce.tensor.cpu.CpuBackend;
+import io.texforce.tensor.nn.Module;
+import io.texforce.tensor.nn.SafeTensorsSource;
+import io.texforce.tensor.nn.VarBuilder;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The CLIP text encoder of Stable Diffusion (transformers' {@code CLIPTextModel}), with parameter names exactly
+ * those of its checkpoints ({@code text_model.encoder.layers.0.self_attn.q_proj.weight}, ...).
+ */
+public final class ClipTextModel extends Module {
+    private final ClipTextConfig config;
+    private final ClipTextTransformer textModel;
+
+    public ClipTextModel(VarBuilder vb, ClipTextConfig config) {
+        this.config = config;
+        this.textModel = child("text_model", new ClipTextTransformer(vb.pp("text_model"), config));
+    }
+
+    /**
+     * Loads a text encoder folder ({@code config.json} + {@code model.safetensors}, F32/F16/BF16) onto the CPU.
+     * Accepts either the {@code text_encoder/} folder or the pipeline folder that contains it.
+     */
+    public static ClipTextModel load(Path dir) {
+        return load(dir, CpuBackend.INSTANCE);
+    }
+
+    public static ClipTextModel load(Path dir, Backend backend) {
+        Path folder = Files.isDirectory(dir.resolve("text_encoder")) ? dir.resolve("text_encoder") : dir;
+        Path config = folder.resolve("config.json");
+        if (!Files.isRegularFile(config)) {
+            throw new IllegalArgumentException("no config.json in " + folder + " (expected a diffusers pipeline folder"
+                    + " or its text_encoder/ folder)");
+        }
+        ClipTextConfig c = ClipTextConfig.load(config);
+        try (SafeTensorsSource src = SafeTensorsSource.openComponent(folder, "model")) {
+            VarBuilder vb = VarBuilder.of(src, backend);
+            ClipTextModel model = new ClipTextModel(vb, c);
+            // Buffers and the projection of CLIPTextModelWithProjection are not part of the text encoder proper.
+            vb.checkAllUsed(k -> k.endsWith("position_ids") || k.startsWith("text_projection"));
+            return model;
+        }
+    }
+
+    public ClipTextConfig config() {
+        return config;
+    }
+
+    /** {@code last_hidden_state} [B, N, hidden] for token rows of equal length. */
+    public Tensor forward(int[][] ids) {
+        return textModel.forward(ids, 0);
+    }
+
+    /** The hidden state {@code clipSkip} layers before the last, through the final layer norm. */
+    public Tensor forward(int[][] ids, int clipSkip) {
+        return textModel.forward(ids, clipSkip);
+    }
+
+    public ClipTextTransformer textModel() {
+        return textModel;
+    }
+}

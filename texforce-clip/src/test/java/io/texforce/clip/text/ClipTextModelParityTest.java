@@ -1,0 +1,58 @@
+package io.texforce.clip.text;
+
+import io.texforce.tensor.GradMode;
+import io.texforce.tensor.Tensor;
+import io.texforce.tensor.TestData;
+import io.texforce.tensor.io.SafeTensors;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The text encoder against transformers' CLIPTextModel outputs on the tiny-sd1 fixture. */
+class ClipTextModelParityTest {
+    static ClipTextModel model;
+    static SafeTensors golden;
+    static int[][] ids;
+
+    @BeforeAll
+    static void load() {
+        model = ClipTextModel.load(TestData.tinySd1());
+        golden = SafeTensors.open(TestData.tinySd1().resolve("golden/golden.safetensors"));
+        int[] flat = golden.ints("tokens.input_ids");
+        int rows = golden.info("tokens.input_ids").shape()[0];
+        ids = new int[rows][77];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(flat, r * 77, ids[r], 0, 77);
+        }
+    }
+
+    static double maxAbsDiff(Tensor a, Tensor b) {
+        assertArrayEquals(b.shape(), a.shape(), "shape");
+        float[] x = a.toFloatArray(), y = b.toFloatArray();
+        double m = 0;
+        for (int i = 0; i < x.length; i++) {
+            m = Math.max(m, Math.abs(x[i] - y[i]));
+        }
+        return m;
+    }
+
+    @Test
+    void lastHiddenStateMatchesTransformers() {
+        try (var g = GradMode.noGrad()) {
+            double err = maxAbsDiff(model.forward(ids), golden.tensor("text_encoder.last_hidden_state"));
+            System.out.printf("text_encoder.last_hidden_state max abs error %.3e%n", err);
+            assertTrue(err < 1e-4, "max abs error " + err);
+        }
+    }
+
+    @Test
+    void penultimateLayerMatchesClipSkip1() {
+        try (var g = GradMode.noGrad()) {
+            double err = maxAbsDiff(model.forward(ids, 1), golden.tensor("text_encoder.penultimate_normed"));
+            System.out.printf("text_encoder.penultimate_normed max abs error %.3e%n", err);
+            assertTrue(err < 1e-4, "max abs error " + err);
+        }
+    }
+}

@@ -1,0 +1,121 @@
+package io.texforce.tensor.nn;
+
+import io.texforce.tensor.Tensor;
+import io.texforce.tensor.io.SafeTensors;
+import io.texforce.tensor.io.SafeTensorsException;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * Weights from one or more memory-mapped safetensors files (sharded checkpoints are several files). Tensors are
+ * decoded to float32 on request, so F16/BF16 checkpoints never exist twice in memory as float32.
+ */
+public final class SafeTensorsSource implements WeightSource, AutoCloseable {
+    private final List<SafeTensors> files = new ArrayList<>();
+    private final Map<String, SafeTensors> byKey = new LinkedHashMap<>();
+    private final String description;
+
+    public SafeTensorsSource(List<Path> paths) {
+        try {
+            for (Path p : paths) {
+                SafeTensors st = SafeTensors.open(p);
+                files.add(st);
+                for (String k : st.keys()) {
+                    SafeTensors prev = byKey.putIfAbsent(k, st);
+                    if (prev != null) {
+                        throw new SafeTensorsException("tensor '" + k + "' appears in both " + prev.path() + " and " + p);
+                    }
+                }
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+        this.description = paths.size() == 1 ? paths.get(0).toString() : paths.toString();
+    }
+
+    public static SafeTensorsSource open(Path file) {
+        return new SafeTensorsSource(List.of(file));
+    }
+
+    /**
+     * The weights of a diffusers/transformers component folder: {@code <stem>.safetensors}, or its shards
+     * {@code <stem>-00001-of-0000N.safetensors}. The error lists what the folder holds instead.
+     */
+    public static SafeTensorsSource openComponent(Path dir, String stem) {
+        Path single = dir.resolve(stem + ".safetensors");
+        if (Files.isRegularFile(single)) {
+            return open(single);
+        }
+        List<Path> shards;
+        try (Stream<Path> s = Files.list(dir)) {
+            shards = s.filter(p -> p.getFileName().toString().matches(java.util.regex.Pattern.quote(stem)
+                    + "-\\d+-of-\\d+\\.safetensors")).sorted().toList();
+        } catch (java.io.IOException e) {
+            throw new SafeTensorsException("cannot list " + dir + ": " + e, e);
+        }
+        if (shards.isEmpty()) {
+            String present;
+            try (Stream<Path> s = Files.list(dir)) {
+                present = s.map(p -> p.getFileName().toString()).sorted().toList().toString();
+            } catch (java.io.IOException e) {
+                present = "(unreadable)";
+            }
+            throw new SafeTensorsException("no " + stem + ".safetensors (or shards) in " + dir + "; it contains "
+                    + present + ". Only safetensors weights are read: convert .bin/.ckpt files first");
+        }
+        return new SafeTensorsSource(shards);
+    }
+
+    private SafeTensors file(String key) {
+        SafeTensors st = byKey.get(key);
+        if (st == null) {
+            throw new SafeTensorsException("no tensor '" + key + "' in " + description);
+        }
+        return st;
+    }
+
+    @Override
+    public boolean contains(String key) {
+        return byKey.containsKey(key);
+    }
+
+    @Override
+    public int[] shape(String key) {
+        return file(key).info(key).shape();
+    }
+
+    @Override
+    public Tensor load(String key) {
+        return file(key).tensor(key);
+    }
+
+    @Override
+    public Set<String> keys() {
+        return byKey.keySet();
+    }
+
+    /** The {@code __metadata__} of the first file. */
+    public Map<String, String> metadata() {
+        return files.isEmpty() ? Map.of() : files.get(0).metadata();
+    }
+
+    @Override
+    public String describe() {
+        return description;
+    }
+
+    @Override
+    public void close() {
+        for (SafeTensors st : files) {
+            st.close();
+        }
+    }
+}
