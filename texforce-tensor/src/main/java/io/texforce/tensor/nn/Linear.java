@@ -4,13 +4,15 @@ import io.texforce.tensor.Functional;
 import io.texforce.tensor.Tensor;
 
 /** {@code y = x W^T + b}, weight [out, in]. */
-public final class Linear extends Module {
+public final class Linear extends Module implements LoraLayer {
     private final Tensor weight;
     private final Tensor bias;
+    private final LoraHost lora;
 
     public Linear(Tensor weight, Tensor bias) {
         this.weight = param("weight", weight);
         this.bias = param("bias", bias);
+        this.lora = new LoraHost(weight);
     }
 
     /** Loads {@code weight} [out, in] and, when {@code withBias}, {@code bias} [out] from {@code vb}. */
@@ -18,8 +20,19 @@ public final class Linear extends Module {
         this(vb.get("weight", out, in), withBias ? vb.get("bias", out) : null);
     }
 
+    /** x W^T + b, plus every active LoRA adapter's scale * (x down^T) up^T. */
     public Tensor forward(Tensor x) {
-        return Functional.linear(x, weight, bias);
+        Tensor y = Functional.linear(x, weight, bias);
+        if (lora.isEmpty()) {
+            return y;
+        }
+        return lora.addTo(y, x, (in, a) -> Functional.linear(Functional.linear(in, a.down(), null), a.up(), null));
+    }
+
+    /** The LoRA adapters of this layer. */
+    @Override
+    public LoraHost lora() {
+        return lora;
     }
 
     public Tensor weight() {

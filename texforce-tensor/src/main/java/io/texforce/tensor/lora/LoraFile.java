@@ -1,0 +1,149 @@
+package io.texforce.tensor.lora;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.texforce.tensor.Tensor;
+import io.texforce.tensor.io.SafeTensors;
+import io.texforce.tensor.nn.LoraLayer;
+import io.texforce.tensor.nn.Module;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Reads a LoRA safetensors file in any of the layouts diffusers accepts (peft {@code lora_A/lora_B}, older
+ * {@code lora_linear_layer.down/up} and {@code processor.to_q_lora}, kohya/A1111 {@code lora_down/lora_up/alpha})
+ * and resolves its tensors to the layers of one model component.
+ */
+public final class LoraFile {
+    /** Key prefixes of pipeline components; tensors under another component's prefix are left to that component. */
+    private static final List<String> COMPONENT_PREFIXES = List.of("text_encoder.", "text_encoder_2.", "unet.",
+            "transformer.", "prior.");
+
+    private final Path path;
+    private final Map<String, Tensor> tensors;
+    private final Map<String, String> metadata;
+
+    private LoraFile(Path path, Map<String, Tensor> tensors, Map<String, String> metadata) {
+        this.path = path;
+        this.tensors = tensors;
+        this.metadata = metadata;
+    }
+
+    public static LoraFile read(Path file) {
+        try (SafeTensors st = SafeTensors.open(file)) {
+            return new LoraFile(file, st.loadAll(), st.metadata());
+        }
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    /**
+     * The adapters this file holds for {@code component} ({@code "text_encoder"} or {@code "unet"}; kohya prefix
+     * {@code "lora_te"} or {@code "lora_unet"}), keyed by layer path in {@code root}. Keys under another
+     * component are skipped; a key of this component that names no LoRA-capable layer, an incomplete pair, or
+     * a shape that does not fit is an error naming the key.
+     */
+    public Map<String, LoraWeights> resolve(Module root, String component, String kohyaPrefix) {
+        Map<String, LoraLayer> layers = new LinkedHashMap<>();
+        Map<String, String> kohya = new HashMap<>();
+        root.namedModules().forEach((p, m) -> {
+            if (m instanceof LoraLayer l) {
+                layers.put(p, l);
+                kohya.put(LoraKeys.kohyaName(kohyaPrefix, p), p);
+            }
+        });
+        Map<String, Tensor[]> parts = new LinkedHashMap<>();
+        List<String> unknown = new ArrayList<>();
+        for (var e : tensors.entrySet()) {
+            String key = e.getKey();
+            LoraKeys.Parsed parsed = LoraKeys.parse(key);
+            if (parsed == null) {
+                unknown.add(key);
+                continue;
+            }
+            String layer;
+            if (parsed.kohya()) {
+                if (!parsed.layer().startsWith(kohyaPrefix + "_")) {
+                    continue;
+                }
+                layer = kohya.get(parsed.layer());
+            } else {
+                layer = stripPrefix(parsed.layer(), component, layers.keySet());
+                if (layer == null) {
+                    continue;
+                }
+                if (!layers.containsKey(layer)) {
+                    layer = null;
+                }
+            }
+            if (layer == null) {
+                unknown.add(key);
+                continue;
+            }
+            Tensor[] slot = parts.computeIfAbsent(layer, k -> new Tensor[3]);
+            slot[parsed.role().ordinal()] = e.getValue();
+        }
+        if (!unknown.isEmpty()) {
+            throw new IllegalArgumentException(path + ": " + unknown.size() + " tensor(s) match no " + component
+                    + " layer of the model: " + (unknown.size() > 8 ? unknown.subList(0, 8) + " ..." : unknown));
+        }
+        Float metaAlpha = metadataAlpha(component);
+        Map<String, LoraWeights> out = new LinkedHashMap<>();
+        for (var e : parts.entrySet()) {
+            Tensor[] t = e.getValue();
+            if (t[0] == null || t[1] == null) {
+                throw new IllegalArgumentException(path + ": layer " + e.getKey() + " has only the "
+                        + (t[0] == null ? "up (lora_B)" : "down (lora_A)") + " matrix");
+            }
+            Float alpha = t[2] != null ? Float.valueOf(t[2].item()) : metaAlpha;
+            out.put(e.getKey(), new LoraWeights(e.getKey(), t[0], t[1], alpha));
+        }
+        return out;
+    }
+
+    /** The layer path without the component prefix; null when the key belongs to another component. */
+    private static String stripPrefix(String layer, String component, Set<String> known) {
+        if (layer.startsWith(component + ".")) {
+            return layer.substring(component.length() + 1);
+        }
+        if (layer.startsWith("base_model.model.")) {
+            return layer.substring("base_model.model.".length());
+        }
+        for (String other : COMPONENT_PREFIXES) {
+            if (layer.startsWith(other) && !known.contains(layer)) {
+                return null;
+            }
+        }
+        return layer;
+    }
+
+    /** alpha from diffusers' {@code lora_adapter_metadata} JSON ({@code "<component>.lora_alpha"}), if any. */
+    private Float metadataAlpha(String component) {
+        String json = metadata.get("lora_adapter_metadata");
+        if (json == null) {
+            return null;
+        }
+        try {
+            JsonNode n = new ObjectMapper().readTree(json);
+            JsonNode a = n.get(component + ".lora_alpha");
+            if (a == null) {
+                a = n.get("lora_alpha");
+            }
+            return a == null || !a.isNumber() ? null : (float) a.asDouble();
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException(path + ": malformed lora_adapter_metadata JSON: " + e.getMessage(), e);
+        }
+    }
+}
