@@ -50,8 +50,8 @@ public enum DType {
     }
 
     /**
-     * Position of this type in the Rust library's {@code Dtype} enum (which also has types we do not support).
-     * Writers lay tensors out by descending rank, which puts wide types first and keeps every tensor aligned.
+     * Rank of this type in the Rust library's {@code Dtype} ordering (which also has types we do not support).
+     * Its writer lays tensors out by descending rank, which puts wide types first and keeps every tensor aligned.
      */
     int layoutRank() {
         return layoutRank;

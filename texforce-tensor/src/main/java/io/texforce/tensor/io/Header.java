@@ -13,6 +13,7 @@ import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -41,7 +42,7 @@ record Header(Map<String, TensorInfo> tensors, Map<String, String> metadata) {
         }
         if (root == null || !root.isObject()) {
             throw new SafeTensorsException(file + ": header must be a JSON object, found "
-                    + (root == null ? "nothing" : root.getNodeType().toString().toLowerCase()));
+                    + (root == null ? "nothing" : root.getNodeType().toString().toLowerCase(Locale.ROOT)));
         }
         var entries = new ArrayList<TensorInfo>();
         Map<String, String> metadata = Map.of();
@@ -72,7 +73,7 @@ record Header(Map<String, TensorInfo> tensors, Map<String, String> metadata) {
     private static Map<String, String> parseMetadata(Path file, JsonNode node) {
         if (!node.isObject()) {
             throw new SafeTensorsException(file + ": " + METADATA_KEY + " must be an object of strings, found "
-                    + node.getNodeType().toString().toLowerCase());
+                    + node.getNodeType().toString().toLowerCase(Locale.ROOT));
         }
         var metadata = new LinkedHashMap<String, String>();
         for (var field : node.properties()) {

@@ -105,8 +105,8 @@ public final class SafeTensors implements AutoCloseable {
     }
 
     /**
-     * Tensor names in the order of their data in the file. For files written by the Python library or by
-     * {@link SafeTensorsWriter} that is by descending dtype width, then by name.
+     * Tensor names in the order of their data in the file. For files written by {@link SafeTensorsWriter} or by
+     * current versions of the Python library that is by descending dtype width, then by name.
      */
     public Set<String> keys() {
         return header.tensors().keySet();

@@ -254,8 +254,11 @@ public final class SafeTensorsWriter {
             }
         }
 
-        /** Row-major without gaps; strides of size-1 dimensions do not matter. */
+        /** Row-major without gaps; strides of size-1 dimensions, and of tensors without elements, do not matter. */
         private static boolean isContiguous(Tensor t) {
+            if (t.numel() == 0) {
+                return true;
+            }
             int[] shape = t.shape();
             int[] strides = t.strides();
             int expected = 1;

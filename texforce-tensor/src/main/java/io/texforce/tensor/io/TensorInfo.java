@@ -1,6 +1,7 @@
 package io.texforce.tensor.io;
 
 import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * One header entry: a tensor's name, element type, shape and byte range {@code [begin, end)} relative to the
@@ -38,7 +39,7 @@ public record TensorInfo(String name, DType dtype, int[] shape, long begin, long
 
     @Override
     public int hashCode() {
-        return 31 * (31 * name.hashCode() + dtype.hashCode()) + Arrays.hashCode(shape) + Long.hashCode(begin);
+        return 31 * Objects.hash(name, dtype, begin, end) + Arrays.hashCode(shape);
     }
 
     @Override
