@@ -3,6 +3,8 @@ package io.texforce.clip.text;
 import io.texforce.tensor.Backend;
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.cpu.CpuBackend;
+import io.texforce.tensor.lora.LoraConfig;
+import io.texforce.tensor.lora.LoraNetwork;
 import io.texforce.tensor.nn.Module;
 import io.texforce.tensor.nn.SafeTensorsSource;
 import io.texforce.tensor.nn.VarBuilder;
@@ -60,6 +62,21 @@ public final class ClipTextModel extends Module {
     /** The hidden state {@code clipSkip} layers before the last, through the final layer norm. */
     public Tensor forward(int[][] ids, int clipSkip) {
         return textModel.forward(ids, clipSkip);
+    }
+
+    /** The key prefix of text-encoder LoRA tensors in diffusers/peft files. */
+    public static final String LORA_COMPONENT = "text_encoder";
+    /** The kohya/A1111 name prefix of text-encoder LoRA layers. */
+    public static final String LORA_KOHYA_PREFIX = "lora_te";
+
+    /** Attaches the text-encoder adapters of a LoRA file (any supported layout) with blend weight {@code weight}. */
+    public LoraNetwork loadLora(Path file, String name, float weight) {
+        return LoraNetwork.load(this, file, LORA_COMPONENT, LORA_KOHYA_PREFIX, name, weight);
+    }
+
+    /** Attaches a new trainable adapter (A Gaussian, B zero: the model is unchanged until trained). */
+    public LoraNetwork createLora(String name, LoraConfig config, long seed) {
+        return LoraNetwork.create(this, LORA_COMPONENT, name, config, seed);
     }
 
     public ClipTextTransformer textModel() {
