@@ -2,10 +2,17 @@ package io.texforce.tensor;
 
 import io.texforce.tensor.cpu.CpuBackend;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * A float32 n-dimensional array: a strided view over a {@link Storage}, with reverse-mode autograd.
+ *
+ * <p>View operations ({@link #reshape}, {@link #permute}, {@link #narrow}, {@link #expand}, ...) share storage and
+ * copy nothing; arithmetic returns new contiguous tensors. When grad mode is on and an input
+ * {@link #requiresGrad()}, each operation records a {@link Node} so that {@link #backward()} can propagate
+ * gradients to the leaves.
  */
 public final class Tensor {
     private final Storage storage;
@@ -13,12 +20,22 @@ public final class Tensor {
     private final int[] strides;
     private final int offset;
 
+    private boolean requiresGrad;
+    private Tensor grad;
+    private Node gradFn;
+
     public Tensor(Storage storage, int[] shape, int[] strides, int offset) {
+        if (shape.length != strides.length) {
+            throw new IllegalArgumentException("shape " + Shape.str(shape) + " and strides " + Shape.str(strides)
+                    + " differ in rank");
+        }
         this.storage = storage;
         this.shape = shape.clone();
         this.strides = strides.clone();
         this.offset = offset;
     }
+
+    // ---------------------------------------------------------------- creation
 
     /** A contiguous CPU tensor wrapping {@code data} (not copied). */
     public static Tensor of(float[] data, int... shape) {
@@ -29,16 +46,68 @@ public final class Tensor {
         return new Tensor(CpuBackend.INSTANCE.fromHost(data), shape, Shape.contiguousStrides(shape), 0);
     }
 
+    /** A contiguous tensor on {@code backend} holding a copy of {@code data}. */
+    public static Tensor of(Backend backend, float[] data, int... shape) {
+        if (Shape.numel(shape) != data.length) {
+            throw new IllegalArgumentException("shape " + Shape.str(shape) + " needs " + Shape.numel(shape)
+                    + " elements, got " + data.length);
+        }
+        return new Tensor(backend.fromHost(backend == CpuBackend.INSTANCE ? data.clone() : data), shape,
+                Shape.contiguousStrides(shape), 0);
+    }
+
+    /** A 0-dimensional CPU tensor. */
+    public static Tensor scalar(float value) {
+        return of(new float[]{value});
+    }
+
+    public static Tensor zeros(int... shape) {
+        return CpuBackend.INSTANCE.full(shape, 0f);
+    }
+
+    public static Tensor ones(int... shape) {
+        return CpuBackend.INSTANCE.full(shape, 1f);
+    }
+
+    public static Tensor full(float value, int... shape) {
+        return CpuBackend.INSTANCE.full(shape, value);
+    }
+
+    /** [0, 1, ..., n-1]. */
+    public static Tensor arange(int n) {
+        float[] d = new float[n];
+        for (int i = 0; i < n; i++) {
+            d[i] = i;
+        }
+        return of(d, n);
+    }
+
+    /** A zero tensor of this tensor's shape on its backend. */
+    public Tensor zerosLike() {
+        return backend().full(shape, 0f);
+    }
+
+    public Tensor fullLike(float value) {
+        return backend().full(shape, value);
+    }
+
+    // ---------------------------------------------------------------- metadata
+
     public int[] shape() {
         return shape.clone();
     }
 
-    public int numel() {
-        return Shape.numel(shape);
+    public int dim() {
+        return shape.length;
     }
 
-    public Storage storage() {
-        return storage;
+    /** Size of dimension {@code d} (negative counts from the end). */
+    public int size(int d) {
+        return shape[Shape.dim(d, shape.length)];
+    }
+
+    public int numel() {
+        return Shape.numel(shape);
     }
 
     public int[] strides() {
@@ -49,13 +118,752 @@ public final class Tensor {
         return offset;
     }
 
+    public Storage storage() {
+        return storage;
+    }
+
+    public Backend backend() {
+        return storage.backend();
+    }
+
+    /** True when the elements are laid out row-major without gaps (offset may be non-zero). */
+    public boolean isContiguous() {
+        int expected = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            if (shape[i] != 1 && strides[i] != expected) {
+                return false;
+            }
+            expected *= shape[i];
+        }
+        return true;
+    }
+
+    // ---------------------------------------------------------------- data access
+
     /** The elements in row-major order, as a new host array. */
     public float[] toFloatArray() {
-        return storage.backend().toHost(this);
+        return backend().toHost(this);
+    }
+
+    /** The single value of a one-element tensor. */
+    public float item() {
+        if (numel() != 1) {
+            throw new IllegalStateException("item() on a tensor of shape " + Shape.str(shape));
+        }
+        return toFloatArray()[0];
+    }
+
+    /** One element by index (slow; for tests and diagnostics). */
+    public float get(int... index) {
+        if (index.length != shape.length) {
+            throw new IllegalArgumentException("index of rank " + index.length + " for shape " + Shape.str(shape));
+        }
+        int pos = offset;
+        for (int i = 0; i < index.length; i++) {
+            if (index[i] < 0 || index[i] >= shape[i]) {
+                throw new IndexOutOfBoundsException("index " + Arrays.toString(index) + " for shape " + Shape.str(shape));
+            }
+            pos += index[i] * strides[i];
+        }
+        return narrowToElement(pos);
+    }
+
+    private float narrowToElement(int pos) {
+        return new Tensor(storage, new int[0], new int[0], pos).toFloatArray()[0];
+    }
+
+    /** This tensor's data on another backend (a copy unless it already lives there). */
+    public Tensor to(Backend target) {
+        if (target == backend()) {
+            return this;
+        }
+        Tensor out = Tensor.of(target, toFloatArray(), shape);
+        return Autograd.record(out, "to", g -> new Tensor[]{g.to(backend())}, this);
+    }
+
+    // ---------------------------------------------------------------- autograd
+
+    /** Whether gradients flow to this tensor: a leaf marked trainable, or the result of a recorded op. */
+    public boolean requiresGrad() {
+        return requiresGrad || gradFn != null;
+    }
+
+    /** Marks a leaf as trainable (returns this). */
+    public Tensor requiresGrad(boolean value) {
+        if (gradFn != null) {
+            throw new IllegalStateException("requiresGrad can only be set on leaf tensors");
+        }
+        this.requiresGrad = value;
+        return this;
+    }
+
+    /** The accumulated gradient of a leaf, or null. */
+    public Tensor grad() {
+        return grad;
+    }
+
+    public void setGrad(Tensor g) {
+        this.grad = g;
+    }
+
+    /** Drops the accumulated gradient. */
+    public void zeroGrad() {
+        this.grad = null;
+    }
+
+    public Node gradFn() {
+        return gradFn;
+    }
+
+    void setGradFn(Node node) {
+        this.gradFn = node;
+    }
+
+    void accumulateGrad(Tensor g) {
+        try (var scope = GradMode.noGrad()) {
+            if (grad == null) {
+                Tensor copy = backend().full(shape, 0f);
+                backend().copy(g, copy);
+                grad = copy;
+            } else {
+                backend().addInPlace(grad, g, 1f);
+            }
+        }
+    }
+
+    /** A tensor sharing this one's data but cut from the graph. */
+    public Tensor detach() {
+        return new Tensor(storage, shape, strides, offset);
+    }
+
+    /** Back-propagates from a one-element tensor (gradient 1). */
+    public void backward() {
+        if (numel() != 1) {
+            throw new IllegalStateException("backward() without a gradient needs a one-element tensor, got "
+                    + Shape.str(shape));
+        }
+        backward(fullLike(1f));
+    }
+
+    /** Back-propagates {@code gradient} (same shape as this tensor); the graph is freed afterwards. */
+    public void backward(Tensor gradient) {
+        Autograd.backward(this, gradient, false);
+    }
+
+    public void backward(Tensor gradient, boolean retainGraph) {
+        Autograd.backward(this, gradient, retainGraph);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /** A view with a new shape (one entry may be -1); copies only when this tensor is not contiguous. */
+    public Tensor reshape(int... newShape) {
+        int[] target = inferShape(newShape);
+        Tensor src = isContiguous() ? this : contiguous();
+        Tensor out = new Tensor(src.storage, target, Shape.contiguousStrides(target), src.offset);
+        int[] in = shape;
+        return Autograd.record(out, "reshape", g -> new Tensor[]{g.reshape(in)}, this);
+    }
+
+    private int[] inferShape(int[] newShape) {
+        int[] target = newShape.clone();
+        int infer = -1;
+        long known = 1;
+        for (int i = 0; i < target.length; i++) {
+            if (target[i] == -1) {
+                if (infer >= 0) {
+                    throw new IllegalArgumentException("more than one -1 in shape " + Shape.str(newShape));
+                }
+                infer = i;
+            } else {
+                known *= target[i];
+            }
+        }
+        int n = numel();
+        if (infer >= 0) {
+            if (known == 0 || n % known != 0) {
+                throw new IllegalArgumentException("cannot reshape " + Shape.str(shape) + " to " + Shape.str(newShape));
+            }
+            target[infer] = (int) (n / known);
+        }
+        if (Shape.numel(target) != n) {
+            throw new IllegalArgumentException("cannot reshape " + Shape.str(shape) + " (" + n + " elements) to "
+                    + Shape.str(newShape));
+        }
+        return target;
+    }
+
+    /** Merges dimensions {@code from..to} (inclusive) into one. */
+    public Tensor flatten(int from, int to) {
+        int f = Shape.dim(from, shape.length), t = Shape.dim(to, shape.length);
+        int[] s = new int[shape.length - (t - f)];
+        int k = 0;
+        for (int i = 0; i < f; i++) {
+            s[k++] = shape[i];
+        }
+        int merged = 1;
+        for (int i = f; i <= t; i++) {
+            merged *= shape[i];
+        }
+        s[k++] = merged;
+        for (int i = t + 1; i < shape.length; i++) {
+            s[k++] = shape[i];
+        }
+        return reshape(s);
+    }
+
+    /** Reorders dimensions: result dimension i is this tensor's dimension {@code dims[i]}. */
+    public Tensor permute(int... dims) {
+        if (dims.length != shape.length) {
+            throw new IllegalArgumentException("permute " + Arrays.toString(dims) + " of a rank-" + shape.length + " tensor");
+        }
+        int[] s = new int[dims.length], st = new int[dims.length], inverse = new int[dims.length];
+        boolean[] used = new boolean[dims.length];
+        for (int i = 0; i < dims.length; i++) {
+            int d = Shape.dim(dims[i], shape.length);
+            if (used[d]) {
+                throw new IllegalArgumentException("repeated dimension in permute " + Arrays.toString(dims));
+            }
+            used[d] = true;
+            s[i] = shape[d];
+            st[i] = strides[d];
+            inverse[d] = i;
+        }
+        Tensor out = new Tensor(storage, s, st, offset);
+        return Autograd.record(out, "permute", g -> new Tensor[]{g.permute(inverse)}, this);
+    }
+
+    /** Swaps two dimensions. */
+    public Tensor transpose(int d0, int d1) {
+        int[] p = new int[shape.length];
+        for (int i = 0; i < p.length; i++) {
+            p[i] = i;
+        }
+        int a = Shape.dim(d0, shape.length), b = Shape.dim(d1, shape.length);
+        p[a] = b;
+        p[b] = a;
+        return permute(p);
+    }
+
+    /** The slice [start, start+length) of dimension {@code dim}, as a view. */
+    public Tensor narrow(int dim, int start, int length) {
+        int d = Shape.dim(dim, shape.length);
+        if (start < 0 || length < 0 || start + length > shape[d]) {
+            throw new IllegalArgumentException("narrow(" + dim + ", " + start + ", " + length + ") out of range for shape "
+                    + Shape.str(shape));
+        }
+        int[] s = shape.clone();
+        s[d] = length;
+        Tensor out = new Tensor(storage, s, strides, offset + start * strides[d]);
+        int[] in = shape;
+        return Autograd.record(out, "narrow", g -> {
+            Tensor full = g.backend().full(in, 0f);
+            g.backend().copy(g, full.narrow(d, start, length));
+            return new Tensor[]{full};
+        }, this);
+    }
+
+    /** Index {@code index} of dimension {@code dim}, removing that dimension. */
+    public Tensor select(int dim, int index) {
+        int d = Shape.dim(dim, shape.length);
+        return narrow(d, index, 1).squeeze(d);
+    }
+
+    /** {@code n} nearly equal views along {@code dim} (the last may be smaller), as torch.chunk. */
+    public List<Tensor> chunk(int n, int dim) {
+        int d = Shape.dim(dim, shape.length);
+        int size = (shape[d] + n - 1) / n;
+        return split(size, d);
+    }
+
+    /** Views of {@code size} along {@code dim} (the last may be smaller). */
+    public List<Tensor> split(int size, int dim) {
+        int d = Shape.dim(dim, shape.length);
+        List<Tensor> parts = new ArrayList<>();
+        for (int s = 0; s < shape[d]; s += size) {
+            parts.add(narrow(d, s, Math.min(size, shape[d] - s)));
+        }
+        return parts;
+    }
+
+    public Tensor unsqueeze(int dim) {
+        int d = dim < 0 ? dim + shape.length + 1 : dim;
+        if (d < 0 || d > shape.length) {
+            throw new IllegalArgumentException("unsqueeze(" + dim + ") on rank " + shape.length);
+        }
+        int[] s = new int[shape.length + 1];
+        for (int i = 0, k = 0; i < s.length; i++) {
+            s[i] = i == d ? 1 : shape[k++];
+        }
+        return reshape(s);
+    }
+
+    /** Removes dimension {@code dim}, which must have size 1. */
+    public Tensor squeeze(int dim) {
+        int d = Shape.dim(dim, shape.length);
+        if (shape[d] != 1) {
+            throw new IllegalArgumentException("squeeze(" + dim + ") of a dimension of size " + shape[d]);
+        }
+        int[] s = new int[shape.length - 1];
+        for (int i = 0, k = 0; i < shape.length; i++) {
+            if (i != d) {
+                s[k++] = shape[i];
+            }
+        }
+        Tensor out = new Tensor(storage, s, removeAt(strides, d), offset);
+        int[] in = shape;
+        return Autograd.record(out, "squeeze", g -> new Tensor[]{g.reshape(in)}, this);
+    }
+
+    private static int[] removeAt(int[] a, int d) {
+        int[] r = new int[a.length - 1];
+        for (int i = 0, k = 0; i < a.length; i++) {
+            if (i != d) {
+                r[k++] = a[i];
+            }
+        }
+        return r;
+    }
+
+    /** Broadcasts to {@code target} (NumPy rules) as a view with zero strides; no copy. */
+    public Tensor expand(int... target) {
+        if (target.length < shape.length) {
+            throw new IllegalArgumentException("cannot expand " + Shape.str(shape) + " to " + Shape.str(target));
+        }
+        int lead = target.length - shape.length;
+        int[] st = new int[target.length];
+        for (int i = 0; i < target.length; i++) {
+            if (i < lead) {
+                st[i] = 0;
+                continue;
+            }
+            int sd = shape[i - lead];
+            if (sd == target[i]) {
+                st[i] = strides[i - lead];
+            } else if (sd == 1) {
+                st[i] = 0;
+            } else {
+                throw new IllegalArgumentException("cannot expand " + Shape.str(shape) + " to " + Shape.str(target));
+            }
+        }
+        if (Arrays.equals(target, shape)) {
+            return this;
+        }
+        Tensor out = new Tensor(storage, target, st, offset);
+        int[] in = shape;
+        return Autograd.record(out, "expand", g -> new Tensor[]{g.sumTo(in)}, this);
+    }
+
+    /** A contiguous tensor with the same values (this one if already contiguous). */
+    public Tensor contiguous() {
+        if (isContiguous()) {
+            return this;
+        }
+        Tensor out = backend().full(shape, 0f);
+        backend().copy(this, out);
+        return Autograd.record(out, "contiguous", g -> new Tensor[]{g}, this);
+    }
+
+    /** A new contiguous copy that owns its storage (never aliases this tensor). */
+    public Tensor copy() {
+        Tensor out = backend().full(shape, 0f);
+        backend().copy(this, out);
+        return Autograd.record(out, "copy", g -> new Tensor[]{g}, this);
+    }
+
+    /** Sums broadcast dimensions away so that the result has shape {@code target} (the adjoint of expand). */
+    public Tensor sumTo(int[] target) {
+        if (Arrays.equals(shape, target)) {
+            return this;
+        }
+        int lead = shape.length - target.length;
+        if (lead < 0) {
+            throw new IllegalArgumentException("cannot sum " + Shape.str(shape) + " to " + Shape.str(target));
+        }
+        List<Integer> dims = new ArrayList<>();
+        for (int i = 0; i < shape.length; i++) {
+            if (i < lead || (target[i - lead] == 1 && shape[i] != 1)) {
+                dims.add(i);
+            } else if (target[i - lead] != shape[i]) {
+                throw new IllegalArgumentException("cannot sum " + Shape.str(shape) + " to " + Shape.str(target));
+            }
+        }
+        Tensor s = sum(dims.stream().mapToInt(Integer::intValue).toArray(), true);
+        return s.reshape(target);
+    }
+
+    // ---------------------------------------------------------------- in place (no autograd)
+
+    /** In place {@code this += alpha * other}; for optimizer updates and LoRA merging, never recorded. */
+    public Tensor addInPlace(Tensor other, float alpha) {
+        if (!isContiguous()) {
+            throw new IllegalStateException("addInPlace on a non-contiguous tensor of shape " + Shape.str(shape));
+        }
+        if (GradMode.isEnabled() && requiresGrad() && gradFn != null) {
+            throw new IllegalStateException("in-place update of a tensor that is part of the autograd graph");
+        }
+        backend().addInPlace(this, other, alpha);
+        return this;
+    }
+
+    /** In place: overwrites this tensor's elements with {@code src} (broadcast to this shape). */
+    public Tensor copyFrom(Tensor src) {
+        backend().copy(src.expand(shape), this);
+        return this;
+    }
+
+    // ---------------------------------------------------------------- elementwise
+
+    private Tensor unary(UnaryOp op, float param) {
+        Tensor out = backend().unary(op, this, param);
+        return Autograd.record(out, op.name().toLowerCase(), g -> new Tensor[]{backend().unaryBackward(op, g, this, param)}, this);
+    }
+
+    public Tensor neg() {
+        return unary(UnaryOp.NEG, 0f);
+    }
+
+    public Tensor exp() {
+        return unary(UnaryOp.EXP, 0f);
+    }
+
+    public Tensor log() {
+        return unary(UnaryOp.LOG, 0f);
+    }
+
+    public Tensor sqrt() {
+        return unary(UnaryOp.SQRT, 0f);
+    }
+
+    public Tensor rsqrt() {
+        return unary(UnaryOp.RSQRT, 0f);
+    }
+
+    public Tensor square() {
+        return unary(UnaryOp.SQUARE, 0f);
+    }
+
+    public Tensor abs() {
+        return unary(UnaryOp.ABS, 0f);
+    }
+
+    public Tensor reciprocal() {
+        return unary(UnaryOp.RECIPROCAL, 0f);
+    }
+
+    public Tensor tanh() {
+        return unary(UnaryOp.TANH, 0f);
+    }
+
+    public Tensor sigmoid() {
+        return unary(UnaryOp.SIGMOID, 0f);
+    }
+
+    public Tensor relu() {
+        return unary(UnaryOp.RELU, 0f);
+    }
+
+    /** Exact (erf) GELU. */
+    public Tensor gelu() {
+        return unary(UnaryOp.GELU, 0f);
+    }
+
+    public Tensor geluTanh() {
+        return unary(UnaryOp.GELU_TANH, 0f);
+    }
+
+    public Tensor quickGelu() {
+        return unary(UnaryOp.QUICK_GELU, 0f);
+    }
+
+    public Tensor silu() {
+        return unary(UnaryOp.SILU, 0f);
+    }
+
+    public Tensor pow(float exponent) {
+        return unary(UnaryOp.POW, exponent);
+    }
+
+    public Tensor add(float value) {
+        return unary(UnaryOp.ADD_SCALAR, value);
+    }
+
+    public Tensor sub(float value) {
+        return unary(UnaryOp.ADD_SCALAR, -value);
+    }
+
+    public Tensor mul(float value) {
+        return unary(UnaryOp.MUL_SCALAR, value);
+    }
+
+    public Tensor div(float value) {
+        return unary(UnaryOp.MUL_SCALAR, 1f / value);
+    }
+
+    /** Elementwise clamp to [min, max]; the gradient passes where the input is inside the range. */
+    public Tensor clamp(float min, float max) {
+        Tensor out = backend().clamp(this, min, max);
+        return Autograd.record(out, "clamp", g -> {
+            // As PyTorch: the gradient passes where min <= x <= max.
+            Tensor below = backend().binary(BinaryOp.LT, this, backend().full(new int[0], min));
+            Tensor above = backend().binary(BinaryOp.GT, this, backend().full(new int[0], max));
+            Tensor inside = backend().binary(BinaryOp.ADD, below, above).mul(-1f).add(1f);
+            return new Tensor[]{backend().binary(BinaryOp.MUL, g, inside)};
+        }, this);
+    }
+
+    public Tensor add(Tensor other) {
+        return binary(BinaryOp.ADD, other);
+    }
+
+    public Tensor sub(Tensor other) {
+        return binary(BinaryOp.SUB, other);
+    }
+
+    public Tensor mul(Tensor other) {
+        return binary(BinaryOp.MUL, other);
+    }
+
+    public Tensor div(Tensor other) {
+        return binary(BinaryOp.DIV, other);
+    }
+
+    /** Elementwise maximum; at ties the gradient is split evenly, as in PyTorch. */
+    public Tensor maximum(Tensor other) {
+        return binary(BinaryOp.MAXIMUM, other);
+    }
+
+    public Tensor minimum(Tensor other) {
+        return binary(BinaryOp.MINIMUM, other);
+    }
+
+    /** Elementwise power with a tensor exponent. */
+    public Tensor pow(Tensor exponent) {
+        return binary(BinaryOp.POW, exponent);
+    }
+
+    /** 1 where this > other, else 0 (not differentiable). */
+    public Tensor gt(Tensor other) {
+        return backend().binary(BinaryOp.GT, this, other);
+    }
+
+    public Tensor lt(Tensor other) {
+        return backend().binary(BinaryOp.LT, this, other);
+    }
+
+    public Tensor eq(Tensor other) {
+        return backend().binary(BinaryOp.EQ, this, other);
+    }
+
+    private Tensor binary(BinaryOp op, Tensor other) {
+        Tensor a = this, b = other;
+        Backend be = backend();
+        if (b.backend() != be) {
+            throw new IllegalArgumentException("operands on different backends: " + be.name() + " and " + b.backend().name());
+        }
+        Tensor out = be.binary(op, a, b);
+        return Autograd.record(out, op.name().toLowerCase(), g -> {
+            Tensor ga = null, gb = null;
+            switch (op) {
+                case ADD -> {
+                    ga = g;
+                    gb = g;
+                }
+                case SUB -> {
+                    ga = g;
+                    gb = b.requiresGrad() ? g.neg() : null;
+                }
+                case MUL -> {
+                    ga = a.requiresGrad() ? g.mul(b) : null;
+                    gb = b.requiresGrad() ? g.mul(a) : null;
+                }
+                case DIV -> {
+                    ga = a.requiresGrad() ? g.div(b) : null;
+                    gb = b.requiresGrad() ? g.mul(a).div(b.square()).neg() : null;
+                }
+                case MAXIMUM, MINIMUM -> {
+                    Tensor win = be.binary(op == BinaryOp.MAXIMUM ? BinaryOp.GT : BinaryOp.LT, a, b);
+                    Tensor tie = be.binary(BinaryOp.EQ, a, b).mul(0.5f);
+                    Tensor wa = win.add(tie);
+                    ga = a.requiresGrad() ? g.mul(wa) : null;
+                    gb = b.requiresGrad() ? g.mul(wa.neg().add(1f)) : null;
+                }
+                case POW -> {
+                    ga = a.requiresGrad() ? g.mul(b).mul(a.pow(b.sub(1f))) : null;
+                    gb = b.requiresGrad() ? g.mul(out).mul(a.log()) : null;
+                }
+                default -> throw new IllegalStateException("no gradient for " + op);
+            }
+            return new Tensor[]{
+                    ga == null || !a.requiresGrad() ? null : ga.sumTo(a.shape),
+                    gb == null || !b.requiresGrad() ? null : gb.sumTo(b.shape)};
+        }, a, b);
+    }
+
+    /** {@code cond != 0 ? a : b} with broadcasting; gradients flow to a and b (cond is a constant mask). */
+    public static Tensor where(Tensor cond, Tensor a, Tensor b) {
+        Backend be = a.backend();
+        Tensor out = be.where(cond, a, b);
+        return Autograd.record(out, "where", g -> {
+            Tensor zero = be.full(new int[0], 0f);
+            return new Tensor[]{
+                    a.requiresGrad() ? be.where(cond, g, zero).sumTo(a.shape) : null,
+                    b.requiresGrad() ? be.where(cond, zero, g).sumTo(b.shape) : null};
+        }, a, b);
+    }
+
+    // ---------------------------------------------------------------- reductions
+
+    /** Sum of all elements (0-dim). */
+    public Tensor sum() {
+        return reduce(ReduceOp.SUM, allDims(), false);
+    }
+
+    public Tensor sum(int[] dims, boolean keepDim) {
+        return reduce(ReduceOp.SUM, dims, keepDim);
+    }
+
+    public Tensor sum(int dim, boolean keepDim) {
+        return reduce(ReduceOp.SUM, new int[]{dim}, keepDim);
+    }
+
+    public Tensor mean() {
+        return reduce(ReduceOp.MEAN, allDims(), false);
+    }
+
+    public Tensor mean(int[] dims, boolean keepDim) {
+        return reduce(ReduceOp.MEAN, dims, keepDim);
+    }
+
+    public Tensor mean(int dim, boolean keepDim) {
+        return reduce(ReduceOp.MEAN, new int[]{dim}, keepDim);
+    }
+
+    /** Maximum over dims; the gradient is shared evenly among tied maxima (as torch.amax). */
+    public Tensor max(int[] dims, boolean keepDim) {
+        return reduce(ReduceOp.MAX, dims, keepDim);
+    }
+
+    public Tensor max(int dim, boolean keepDim) {
+        return reduce(ReduceOp.MAX, new int[]{dim}, keepDim);
+    }
+
+    public Tensor max() {
+        return reduce(ReduceOp.MAX, allDims(), false);
+    }
+
+    public Tensor min(int[] dims, boolean keepDim) {
+        return reduce(ReduceOp.MIN, dims, keepDim);
+    }
+
+    public Tensor min() {
+        return reduce(ReduceOp.MIN, allDims(), false);
+    }
+
+    private int[] allDims() {
+        int[] d = new int[shape.length];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = i;
+        }
+        return d;
+    }
+
+    private Tensor reduce(ReduceOp op, int[] dims, boolean keepDim) {
+        int[] norm = Arrays.stream(dims).map(d -> Shape.dim(d, shape.length)).distinct().sorted().toArray();
+        Tensor out = backend().reduce(op, this, norm, keepDim);
+        int[] kept = shape.clone();
+        int count = 1;
+        for (int d : norm) {
+            kept[d] = 1;
+            count *= shape[d];
+        }
+        int n = count;
+        return Autograd.record(out, op.name().toLowerCase(), g -> {
+            Tensor gk = g.reshape(kept);
+            Tensor gx = switch (op) {
+                case SUM -> gk.expand(shape);
+                case MEAN -> gk.mul(1f / n).expand(shape);
+                case MAX, MIN -> {
+                    Tensor mask = backend().binary(BinaryOp.EQ, this, out.reshape(kept));
+                    Tensor ties = backend().reduce(ReduceOp.SUM, mask, norm, true);
+                    yield mask.mul(gk.div(ties));
+                }
+            };
+            return new Tensor[]{gx.contiguous()};
+        }, this);
+    }
+
+    // ---------------------------------------------------------------- linear algebra
+
+    /** Batched matrix product over the last two dims; leading dims broadcast (a 2-D operand is shared). */
+    public Tensor matmul(Tensor other) {
+        return matmul(this, other, false, false);
+    }
+
+    /** {@code op(a) @ op(b)} where op transposes the last two dims when the flag is set, without copies. */
+    public static Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
+        Tensor out = a.backend().matmul(a, b, transA, transB);
+        return Autograd.record(out, "matmul", g -> {
+            Tensor ga = null, gb = null;
+            if (a.requiresGrad()) {
+                // d op(a) = g op(b)^T; undo op on a by transposing the product when transA.
+                ga = transA ? matmul(b, g, transB, true) : matmul(g, b, false, !transB);
+                ga = ga.sumTo(a.shape);
+            }
+            if (b.requiresGrad()) {
+                gb = transB ? matmul(g, a, true, transA) : matmul(a, g, !transA, false);
+                gb = gb.sumTo(b.shape);
+            }
+            return new Tensor[]{ga, gb};
+        }, a, b);
+    }
+
+    /** Concatenation along {@code dim}. */
+    public static Tensor concat(List<Tensor> parts, int dim) {
+        if (parts.isEmpty()) {
+            throw new IllegalArgumentException("concat of no tensors");
+        }
+        int d = Shape.dim(dim, parts.get(0).dim());
+        Tensor out = parts.get(0).backend().concat(parts, d);
+        Tensor[] inputs = parts.toArray(new Tensor[0]);
+        return Autograd.record(out, "concat", g -> {
+            Tensor[] gs = new Tensor[inputs.length];
+            int start = 0;
+            for (int i = 0; i < inputs.length; i++) {
+                int len = inputs[i].shape[d];
+                gs[i] = inputs[i].requiresGrad() ? g.narrow(d, start, len).contiguous() : null;
+                start += len;
+            }
+            return gs;
+        }, inputs);
+    }
+
+    /** Stacks equally shaped tensors along a new dimension {@code dim}. */
+    public static Tensor stack(List<Tensor> parts, int dim) {
+        List<Tensor> u = new ArrayList<>(parts.size());
+        for (Tensor t : parts) {
+            u.add(t.unsqueeze(dim));
+        }
+        return concat(u, dim);
+    }
+
+    /** Softmax over the last dimension. */
+    public Tensor softmax() {
+        Tensor out = backend().softmax(this);
+        return Autograd.record(out, "softmax", g -> new Tensor[]{backend().softmaxBackward(g, out)}, this);
     }
 
     @Override
     public String toString() {
-        return "Tensor" + Arrays.toString(shape);
+        StringBuilder sb = new StringBuilder("Tensor").append(Shape.str(shape));
+        if (numel() <= 16) {
+            sb.append(' ').append(Arrays.toString(toFloatArray()));
+        }
+        if (gradFn != null) {
+            sb.append(" grad_fn=").append(gradFn.name());
+        } else if (requiresGrad) {
+            sb.append(" requires_grad");
+        }
+        return sb.toString();
     }
 }

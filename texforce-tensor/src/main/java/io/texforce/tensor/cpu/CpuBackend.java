@@ -1,11 +1,26 @@
 package io.texforce.tensor.cpu;
 
-import io.texforce.tensor.*;
+import io.texforce.tensor.Backend;
+import io.texforce.tensor.BinaryOp;
+import io.texforce.tensor.ReduceOp;
+import io.texforce.tensor.Shape;
+import io.texforce.tensor.Storage;
+import io.texforce.tensor.Tensor;
+import io.texforce.tensor.UnaryOp;
+import io.texforce.tensor.random.Philox;
+
+import java.util.Arrays;
 import java.util.List;
 
-/** The reference backend: heap float arrays, Vector API and fork/join kernels. */
+/**
+ * The reference backend: heap float arrays, fork/join parallel loops and Vector API kernels
+ * ({@link Gemm}, {@link Conv2dKernel}, {@link AttentionKernel}, {@link NormKernels}).
+ */
 public final class CpuBackend implements Backend {
     public static final CpuBackend INSTANCE = new CpuBackend();
+
+    /** Elementwise loops below this many elements run on the calling thread. */
+    private static final int GRAIN = 1 << 14;
 
     private CpuBackend() {
     }
@@ -25,159 +40,808 @@ public final class CpuBackend implements Backend {
         return new CpuStorage(data);
     }
 
+    // ------------------------------------------------------------------ helpers
+
+    private static Tensor wrap(float[] data, int... shape) {
+        return new Tensor(new CpuStorage(data), shape, Shape.contiguousStrides(shape), 0);
+    }
+
+    private static float[] raw(Tensor t) {
+        if (!(t.storage() instanceof CpuStorage cs)) {
+            throw new IllegalArgumentException("tensor on backend " + t.backend().name() + " passed to the CPU backend");
+        }
+        return cs.data();
+    }
+
+    /** The elements of t as a dense row-major array: the backing array itself when it already is one. */
+    static float[] dense(Tensor t) {
+        float[] data = raw(t);
+        if (t.isContiguous() && t.offset() == 0 && data.length == t.numel()) {
+            return data;
+        }
+        float[] out = new float[t.numel()];
+        copyStrided(data, t.offset(), t.strides(), t.shape(), out, 0, Shape.contiguousStrides(t.shape()));
+        return out;
+    }
+
+    private static float[] denseOrNull(Tensor t) {
+        return t == null ? null : dense(t);
+    }
+
+    /** Strides of t broadcast to {@code shape} (0 on broadcast dims). */
+    private static int[] broadcastStrides(Tensor t, int[] shape) {
+        int[] ts = t.shape(), st = t.strides();
+        int[] out = new int[shape.length];
+        int lead = shape.length - ts.length;
+        for (int i = lead; i < shape.length; i++) {
+            out[i] = ts[i - lead] == 1 ? 0 : st[i - lead];
+        }
+        return out;
+    }
+
+    /**
+     * Visits every row (all indices but the last) of {@code shape}: gives the row number and, per operand, the
+     * offset of the row's first element. Rows are split across threads.
+     */
+    private interface RowBody {
+        void row(int row, int[] offsets);
+    }
+
+    private static void forEachRow(int[] shape, int[][] strides, int[] baseOffsets, RowBody body) {
+        int rank = shape.length;
+        int inner = rank == 0 ? 1 : shape[rank - 1];
+        int rows = inner == 0 ? 0 : Shape.numel(shape) / Math.max(1, inner);
+        if (rank <= 1) {
+            if (rows > 0) {
+                body.row(0, baseOffsets.clone());
+            }
+            return;
+        }
+        int grain = Math.max(1, GRAIN / Math.max(1, inner));
+        Parallel.forRange(rows, grain, (lo, hi) -> {
+            int ops = strides.length;
+            int[] idx = new int[rank - 1];
+            int rem = lo;
+            for (int d = rank - 2; d >= 0; d--) {
+                idx[d] = rem % shape[d];
+                rem /= shape[d];
+            }
+            int[] off = new int[ops];
+            for (int o = 0; o < ops; o++) {
+                int v = baseOffsets[o];
+                for (int d = 0; d < rank - 1; d++) {
+                    v += idx[d] * strides[o][d];
+                }
+                off[o] = v;
+            }
+            for (int r = lo; r < hi; r++) {
+                body.row(r, off);
+                for (int d = rank - 2; d >= 0; d--) {
+                    idx[d]++;
+                    for (int o = 0; o < ops; o++) {
+                        off[o] += strides[o][d];
+                    }
+                    if (idx[d] < shape[d]) {
+                        break;
+                    }
+                    for (int o = 0; o < ops; o++) {
+                        off[o] -= strides[o][d] * shape[d];
+                    }
+                    idx[d] = 0;
+                }
+            }
+        });
+    }
+
+    private static void copyStrided(float[] src, int srcOff, int[] srcStrides, int[] shape,
+                                    float[] dst, int dstOff, int[] dstStrides) {
+        int rank = shape.length;
+        if (rank == 0) {
+            dst[dstOff] = src[srcOff];
+            return;
+        }
+        int inner = shape[rank - 1];
+        int ss = srcStrides[rank - 1], ds = dstStrides[rank - 1];
+        forEachRow(shape, new int[][]{srcStrides, dstStrides}, new int[]{srcOff, dstOff}, (row, off) -> {
+            int s = off[0], d = off[1];
+            if (ss == 1 && ds == 1) {
+                System.arraycopy(src, s, dst, d, inner);
+            } else {
+                for (int i = 0; i < inner; i++) {
+                    dst[d + i * ds] = src[s + i * ss];
+                }
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ data movement
+
     @Override
     public float[] toHost(Tensor t) {
-        throw new UnsupportedOperationException("WIP");
+        float[] d = dense(t);
+        return d == raw(t) ? d.clone() : d;
     }
 
     @Override
     public void copy(Tensor src, Tensor dst) {
-        throw new UnsupportedOperationException("WIP");
+        if (!Arrays.equals(src.shape(), dst.shape())) {
+            throw new IllegalArgumentException("copy of shape " + Shape.str(src.shape()) + " into " + Shape.str(dst.shape()));
+        }
+        copyStrided(raw(src), src.offset(), src.strides(), src.shape(), raw(dst), dst.offset(), dst.strides());
     }
 
     @Override
     public Tensor full(int[] shape, float value) {
-        throw new UnsupportedOperationException("WIP");
+        float[] d = new float[Shape.numel(shape)];
+        if (value != 0f) {
+            Arrays.fill(d, value);
+        }
+        return wrap(d, shape);
     }
 
     @Override
     public Tensor random(int[] shape, long seed, long offset, boolean uniform) {
-        throw new UnsupportedOperationException("WIP");
+        float[] d = new float[Shape.numel(shape)];
+        if (uniform) {
+            Philox.uniform(seed, offset, d, 0, d.length);
+        } else {
+            Philox.normal(seed, offset, d, 0, d.length);
+        }
+        return wrap(d, shape);
+    }
+
+    // ------------------------------------------------------------------ elementwise
+
+    @Override
+    public Tensor unary(UnaryOp op, Tensor x, float p) {
+        float[] a = dense(x);
+        float[] o = new float[a.length];
+        Parallel.forRange(a.length, GRAIN, (lo, hi) -> {
+            switch (op) {
+                case NEG -> { for (int i = lo; i < hi; i++) o[i] = -a[i]; }
+                case EXP -> { for (int i = lo; i < hi; i++) o[i] = (float) Math.exp(a[i]); }
+                case LOG -> { for (int i = lo; i < hi; i++) o[i] = (float) Math.log(a[i]); }
+                case SQRT -> { for (int i = lo; i < hi; i++) o[i] = (float) Math.sqrt(a[i]); }
+                case RSQRT -> { for (int i = lo; i < hi; i++) o[i] = (float) (1.0 / Math.sqrt(a[i])); }
+                case SQUARE -> { for (int i = lo; i < hi; i++) o[i] = a[i] * a[i]; }
+                case ABS -> { for (int i = lo; i < hi; i++) o[i] = Math.abs(a[i]); }
+                case RECIPROCAL -> { for (int i = lo; i < hi; i++) o[i] = 1f / a[i]; }
+                case TANH -> { for (int i = lo; i < hi; i++) o[i] = (float) Math.tanh(a[i]); }
+                case SIGMOID -> { for (int i = lo; i < hi; i++) o[i] = ScalarMath.sigmoid(a[i]); }
+                case RELU -> { for (int i = lo; i < hi; i++) o[i] = Math.max(a[i], 0f); }
+                case GELU -> { for (int i = lo; i < hi; i++) o[i] = ScalarMath.gelu(a[i]); }
+                case GELU_TANH -> { for (int i = lo; i < hi; i++) o[i] = ScalarMath.geluTanh(a[i]); }
+                case QUICK_GELU -> { for (int i = lo; i < hi; i++) o[i] = a[i] * ScalarMath.sigmoid(1.702f * a[i]); }
+                case SILU -> { for (int i = lo; i < hi; i++) o[i] = a[i] * ScalarMath.sigmoid(a[i]); }
+                case POW -> { for (int i = lo; i < hi; i++) o[i] = pow(a[i], p); }
+                case ADD_SCALAR -> { for (int i = lo; i < hi; i++) o[i] = a[i] + p; }
+                case MUL_SCALAR -> { for (int i = lo; i < hi; i++) o[i] = a[i] * p; }
+            }
+        });
+        return wrap(o, x.shape());
+    }
+
+    private static float pow(float x, float p) {
+        if (p == 2f) {
+            return x * x;
+        }
+        if (p == 1f) {
+            return x;
+        }
+        if (p == 0.5f) {
+            return (float) Math.sqrt(x);
+        }
+        return (float) Math.pow(x, p);
     }
 
     @Override
-    public Tensor unary(UnaryOp op, Tensor x, float param) {
-        throw new UnsupportedOperationException("WIP");
-    }
-
-    @Override
-    public Tensor unaryBackward(UnaryOp op, Tensor gy, Tensor x, float param) {
-        throw new UnsupportedOperationException("WIP");
+    public Tensor unaryBackward(UnaryOp op, Tensor gy, Tensor x, float p) {
+        float[] g = dense(gy), a = dense(x);
+        float[] o = new float[a.length];
+        Parallel.forRange(a.length, GRAIN, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                float v = a[i];
+                float d = switch (op) {
+                    case NEG -> -1f;
+                    case EXP -> (float) Math.exp(v);
+                    case LOG -> 1f / v;
+                    case SQRT -> (float) (0.5 / Math.sqrt(v));
+                    case RSQRT -> (float) (-0.5 / (v * Math.sqrt(v)));
+                    case SQUARE -> 2f * v;
+                    case ABS -> Math.signum(v);
+                    case RECIPROCAL -> -1f / (v * v);
+                    case TANH -> {
+                        float t = (float) Math.tanh(v);
+                        yield 1f - t * t;
+                    }
+                    case SIGMOID -> {
+                        float s = ScalarMath.sigmoid(v);
+                        yield s * (1f - s);
+                    }
+                    case RELU -> v > 0f ? 1f : 0f;
+                    case GELU -> ScalarMath.geluGrad(v);
+                    case GELU_TANH -> ScalarMath.geluTanhGrad(v);
+                    case QUICK_GELU -> {
+                        float s = ScalarMath.sigmoid(1.702f * v);
+                        yield s + 1.702f * v * s * (1f - s);
+                    }
+                    case SILU -> {
+                        float s = ScalarMath.sigmoid(v);
+                        yield s + v * s * (1f - s);
+                    }
+                    case POW -> p == 0f ? 0f : p * pow(v, p - 1f);
+                    case ADD_SCALAR -> 1f;
+                    case MUL_SCALAR -> p;
+                };
+                o[i] = g[i] * d;
+            }
+        });
+        return wrap(o, x.shape());
     }
 
     @Override
     public Tensor binary(BinaryOp op, Tensor a, Tensor b) {
-        throw new UnsupportedOperationException("WIP");
+        int[] shape = Shape.broadcast(a.shape(), b.shape());
+        int n = Shape.numel(shape);
+        float[] o = new float[n];
+        float[] da = raw(a), db = raw(b);
+        int rank = shape.length;
+        int[] sa = broadcastStrides(a, shape), sb = broadcastStrides(b, shape);
+        int inner = rank == 0 ? 1 : shape[rank - 1];
+        int ia = rank == 0 ? 0 : sa[rank - 1], ib = rank == 0 ? 0 : sb[rank - 1];
+        int[] so = Shape.contiguousStrides(shape);
+        forEachRow(shape, new int[][]{sa, sb, so}, new int[]{a.offset(), b.offset(), 0}, (row, off) ->
+                binaryRow(op, da, off[0], ia, db, off[1], ib, o, off[2], inner));
+        return wrap(o, shape);
+    }
+
+    private static void binaryRow(BinaryOp op, float[] a, int ao, int as, float[] b, int bo, int bs,
+                                  float[] o, int oo, int n) {
+        if (as == 1 && bs == 1) {
+            switch (op) {
+                case ADD -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i] + b[bo + i]; }
+                case SUB -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i] - b[bo + i]; }
+                case MUL -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i] * b[bo + i]; }
+                case DIV -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i] / b[bo + i]; }
+                default -> { for (int i = 0; i < n; i++) o[oo + i] = apply(op, a[ao + i], b[bo + i]); }
+            }
+            return;
+        }
+        if (as == 1 && bs == 0) {
+            float bv = b[bo];
+            switch (op) {
+                case ADD -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i] + bv; }
+                case SUB -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i] - bv; }
+                case MUL -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i] * bv; }
+                case DIV -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i] / bv; }
+                default -> { for (int i = 0; i < n; i++) o[oo + i] = apply(op, a[ao + i], bv); }
+            }
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            o[oo + i] = apply(op, a[ao + i * as], b[bo + i * bs]);
+        }
+    }
+
+    private static float apply(BinaryOp op, float x, float y) {
+        return switch (op) {
+            case ADD -> x + y;
+            case SUB -> x - y;
+            case MUL -> x * y;
+            case DIV -> x / y;
+            case MAXIMUM -> Math.max(x, y);
+            case MINIMUM -> Math.min(x, y);
+            case POW -> (float) Math.pow(x, y);
+            case GT -> x > y ? 1f : 0f;
+            case LT -> x < y ? 1f : 0f;
+            case EQ -> x == y ? 1f : 0f;
+        };
     }
 
     @Override
     public Tensor where(Tensor cond, Tensor a, Tensor b) {
-        throw new UnsupportedOperationException("WIP");
+        int[] shape = Shape.broadcast(Shape.broadcast(cond.shape(), a.shape()), b.shape());
+        float[] o = new float[Shape.numel(shape)];
+        float[] dc = raw(cond), da = raw(a), db = raw(b);
+        int rank = shape.length;
+        int[] sc = broadcastStrides(cond, shape), sa = broadcastStrides(a, shape), sb = broadcastStrides(b, shape);
+        int inner = rank == 0 ? 1 : shape[rank - 1];
+        int ic = rank == 0 ? 0 : sc[rank - 1], ia = rank == 0 ? 0 : sa[rank - 1], ib = rank == 0 ? 0 : sb[rank - 1];
+        forEachRow(shape, new int[][]{sc, sa, sb, Shape.contiguousStrides(shape)},
+                new int[]{cond.offset(), a.offset(), b.offset(), 0}, (row, off) -> {
+                    for (int i = 0; i < inner; i++) {
+                        o[off[3] + i] = dc[off[0] + i * ic] != 0f ? da[off[1] + i * ia] : db[off[2] + i * ib];
+                    }
+                });
+        return wrap(o, shape);
     }
 
     @Override
     public Tensor clamp(Tensor x, float min, float max) {
-        throw new UnsupportedOperationException("WIP");
+        float[] a = dense(x);
+        float[] o = new float[a.length];
+        Parallel.forRange(a.length, GRAIN, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                o[i] = Math.min(Math.max(a[i], min), max);
+            }
+        });
+        return wrap(o, x.shape());
     }
+
+    // ------------------------------------------------------------------ reductions
 
     @Override
     public Tensor reduce(ReduceOp op, Tensor x, int[] dims, boolean keepDim) {
-        throw new UnsupportedOperationException("WIP");
+        int[] shape = x.shape();
+        int rank = shape.length;
+        boolean[] reduced = new boolean[rank];
+        for (int d : dims) {
+            reduced[d] = true;
+        }
+        // Move kept dims first and reduced dims last, so each output element reduces one contiguous row.
+        int[] perm = new int[rank];
+        int k = 0;
+        for (int i = 0; i < rank; i++) {
+            if (!reduced[i]) {
+                perm[k++] = i;
+            }
+        }
+        int keptRank = k;
+        for (int i = 0; i < rank; i++) {
+            if (reduced[i]) {
+                perm[k++] = i;
+            }
+        }
+        int outer = 1, len = 1;
+        for (int i = 0; i < rank; i++) {
+            if (reduced[i]) {
+                len *= shape[i];
+            } else {
+                outer *= shape[i];
+            }
+        }
+        int[] outShape;
+        if (keepDim) {
+            outShape = shape.clone();
+            for (int d : dims) {
+                outShape[d] = 1;
+            }
+        } else {
+            outShape = new int[keptRank];
+            for (int i = 0; i < keptRank; i++) {
+                outShape[i] = shape[perm[i]];
+            }
+        }
+        float[] o = new float[outer];
+        boolean leadingReduced = x.isContiguous() && keptRank > 0 && isLeadingBlock(reduced, keptRank);
+        if (leadingReduced && op != ReduceOp.MAX && op != ReduceOp.MIN) {
+            // Column reduction (e.g. bias gradients): stream rows, accumulate in double per column.
+            float[] a = dense(x);
+            int rows = len, cols = outer;
+            int lenF = len;
+            Parallel.forRange(cols, Math.max(1, GRAIN / Math.max(1, rows)), (lo, hi) -> {
+                double[] acc = new double[hi - lo];
+                for (int r = 0; r < rows; r++) {
+                    int base = r * cols;
+                    for (int c = lo; c < hi; c++) {
+                        acc[c - lo] += a[base + c];
+                    }
+                }
+                for (int c = lo; c < hi; c++) {
+                    o[c] = (float) (op == ReduceOp.MEAN ? acc[c - lo] / lenF : acc[c - lo]);
+                }
+            });
+            return wrap(o, outShape);
+        }
+        float[] a = dense(x.detach().permute(perm));
+        int lenF = len;
+        Parallel.forRange(outer, Math.max(1, GRAIN / Math.max(1, len)), (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                int base = r * lenF;
+                switch (op) {
+                    case SUM, MEAN -> {
+                        double s = 0;
+                        for (int i = 0; i < lenF; i++) {
+                            s += a[base + i];
+                        }
+                        o[r] = (float) (op == ReduceOp.MEAN ? s / lenF : s);
+                    }
+                    case MAX -> {
+                        float m = Float.NEGATIVE_INFINITY;
+                        for (int i = 0; i < lenF; i++) {
+                            m = Math.max(m, a[base + i]);
+                        }
+                        o[r] = m;
+                    }
+                    case MIN -> {
+                        float m = Float.POSITIVE_INFINITY;
+                        for (int i = 0; i < lenF; i++) {
+                            m = Math.min(m, a[base + i]);
+                        }
+                        o[r] = m;
+                    }
+                }
+            }
+        });
+        return wrap(o, outShape);
     }
+
+    /** True when the reduced dims are exactly the first {@code rank - keptRank} dims. */
+    private static boolean isLeadingBlock(boolean[] reduced, int keptRank) {
+        int nReduced = reduced.length - keptRank;
+        for (int i = 0; i < reduced.length; i++) {
+            if (reduced[i] != (i < nReduced)) {
+                return false;
+            }
+        }
+        return nReduced > 0;
+    }
+
+    // ------------------------------------------------------------------ linear algebra
 
     @Override
     public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
-        throw new UnsupportedOperationException("WIP");
+        int[] as = a.shape(), bs = b.shape();
+        if (as.length < 2 || bs.length < 2) {
+            throw new IllegalArgumentException("matmul needs operands of rank >= 2, got " + Shape.str(as) + " and " + Shape.str(bs));
+        }
+        int m = transA ? as[as.length - 1] : as[as.length - 2];
+        int ka = transA ? as[as.length - 2] : as[as.length - 1];
+        int kb = transB ? bs[bs.length - 1] : bs[bs.length - 2];
+        int n = transB ? bs[bs.length - 2] : bs[bs.length - 1];
+        if (ka != kb) {
+            throw new IllegalArgumentException("matmul of " + Shape.str(as) + (transA ? "^T" : "") + " and "
+                    + Shape.str(bs) + (transB ? "^T" : "") + ": inner dimensions " + ka + " and " + kb + " differ");
+        }
+        int[] batchA = Arrays.copyOf(as, as.length - 2), batchB = Arrays.copyOf(bs, bs.length - 2);
+        int[] batch = Shape.broadcast(batchA, batchB);
+        int nb = Shape.numel(batch);
+        int[] outShape = Arrays.copyOf(batch, batch.length + 2);
+        outShape[batch.length] = m;
+        outShape[batch.length + 1] = n;
+        float[] c = new float[nb * m * n];
+        int k = ka;
+        if (k == 0 || m == 0 || n == 0) {
+            return wrap(c, outShape);
+        }
+        boolean aShared = Shape.numel(batchA) == 1, bShared = Shape.numel(batchB) == 1;
+        if (bShared && !transA && nb > 1) {
+            // Fold a's batch into rows: one large GEMM against the shared b (the Linear-layer case).
+            float[] da = dense(a.expand(concatShape(batch, m, k)));
+            float[] db = dense(b);
+            Gemm.sgemm(false, transB, nb * m, n, k, da, 0, k, db, 0, transB ? k : n, c, 0, n, false);
+            return wrap(c, outShape);
+        }
+        float[] da = aShared ? dense(a) : dense(a.expand(concatShape(batch, as[as.length - 2], as[as.length - 1])));
+        float[] db = bShared ? dense(b) : dense(b.expand(concatShape(batch, bs[bs.length - 2], bs[bs.length - 1])));
+        int lda = as[as.length - 1], ldb = bs[bs.length - 1];
+        Gemm.sgemmBatched(nb, transA, transB, m, n, k,
+                da, 0, lda, aShared ? 0 : m * k,
+                db, 0, ldb, bShared ? 0 : k * n,
+                c, 0, n, m * n, false);
+        return wrap(c, outShape);
+    }
+
+    private static int[] concatShape(int[] batch, int r, int c) {
+        int[] s = Arrays.copyOf(batch, batch.length + 2);
+        s[batch.length] = r;
+        s[batch.length + 1] = c;
+        return s;
     }
 
     @Override
     public Tensor concat(List<Tensor> parts, int dim) {
-        throw new UnsupportedOperationException("WIP");
+        int[] shape = parts.get(0).shape();
+        int total = 0;
+        for (Tensor t : parts) {
+            int[] s = t.shape();
+            if (s.length != shape.length) {
+                throw new IllegalArgumentException("concat of tensors of rank " + shape.length + " and " + s.length);
+            }
+            for (int i = 0; i < s.length; i++) {
+                if (i != dim && s[i] != shape[i]) {
+                    throw new IllegalArgumentException("concat along " + dim + " of shapes " + Shape.str(shape)
+                            + " and " + Shape.str(s));
+                }
+            }
+            total += s[dim];
+        }
+        shape[dim] = total;
+        Tensor out = full(shape, 0f);
+        int start = 0;
+        for (Tensor t : parts) {
+            int len = t.shape()[dim];
+            copy(t, out.detach().narrow(dim, start, len));
+            start += len;
+        }
+        return out;
     }
+
+    // ------------------------------------------------------------------ nn kernels
 
     @Override
     public Tensor embedding(Tensor weight, int[] ids) {
-        throw new UnsupportedOperationException("WIP");
+        int vocab = weight.shape()[0], dim = weight.shape()[1];
+        float[] w = dense(weight);
+        float[] o = new float[ids.length * dim];
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= vocab) {
+                throw new IndexOutOfBoundsException("token id " + ids[i] + " at position " + i
+                        + " is outside the embedding table of " + vocab + " rows");
+            }
+            System.arraycopy(w, ids[i] * dim, o, i * dim, dim);
+        }
+        return wrap(o, ids.length, dim);
     }
 
     @Override
     public Tensor embeddingBackward(Tensor gy, int[] ids, int vocab) {
-        throw new UnsupportedOperationException("WIP");
+        int dim = gy.shape()[gy.dim() - 1];
+        float[] g = dense(gy);
+        float[] o = new float[vocab * dim];
+        for (int i = 0; i < ids.length; i++) {
+            int base = ids[i] * dim;
+            for (int j = 0; j < dim; j++) {
+                o[base + j] += g[i * dim + j];
+            }
+        }
+        return wrap(o, vocab, dim);
+    }
+
+    private static void checkConv(int[] xs, int[] ws) {
+        if (xs.length != 4 || ws.length != 4 || xs[1] != ws[1]) {
+            throw new IllegalArgumentException("conv2d of input " + Shape.str(xs) + " with weight " + Shape.str(ws)
+                    + " (expected [N, C, H, W] and [O, C, kh, kw])");
+        }
     }
 
     @Override
     public Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
-        throw new UnsupportedOperationException("WIP");
+        int[] xs = x.shape(), ws = weight.shape();
+        checkConv(xs, ws);
+        int oh = Conv2dKernel.outSize(xs[2], ws[2], stride, padding);
+        int ow = Conv2dKernel.outSize(xs[3], ws[3], stride, padding);
+        float[] y = new float[xs[0] * ws[0] * oh * ow];
+        Conv2dKernel.forward(dense(x), xs[0], xs[1], xs[2], xs[3], dense(weight), ws[0], ws[2], ws[3],
+                denseOrNull(bias), stride, padding, padding, y);
+        return wrap(y, xs[0], ws[0], oh, ow);
     }
 
     @Override
-    public Tensor conv2dBackwardInput(Tensor gy, Tensor weight, int[] xShape, int stride, int padding) {
-        throw new UnsupportedOperationException("WIP");
+    public Tensor conv2dBackwardInput(Tensor gy, Tensor weight, int[] xs, int stride, int padding) {
+        int[] ws = weight.shape();
+        checkConv(xs, ws);
+        float[] gx = new float[Shape.numel(xs)];
+        Conv2dKernel.backwardInput(dense(gy), dense(weight), xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3],
+                stride, padding, padding, gx);
+        return wrap(gx, xs);
     }
 
     @Override
-    public Tensor[] conv2dBackwardWeight(Tensor gy, Tensor x, int[] wShape, int stride, int padding, boolean withBias) {
-        throw new UnsupportedOperationException("WIP");
+    public Tensor[] conv2dBackwardWeight(Tensor gy, Tensor x, int[] ws, int stride, int padding, boolean withBias) {
+        int[] xs = x.shape();
+        checkConv(xs, ws);
+        float[] gw = new float[Shape.numel(ws)];
+        float[] gb = withBias ? new float[ws[0]] : null;
+        Conv2dKernel.backwardWeight(dense(gy), dense(x), xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3],
+                stride, padding, padding, gw, gb);
+        return new Tensor[]{wrap(gw, ws), withBias ? wrap(gb, ws[0]) : null};
+    }
+
+    private static int spatial(int[] s) {
+        int sp = 1;
+        for (int i = 2; i < s.length; i++) {
+            sp *= s[i];
+        }
+        return sp;
     }
 
     @Override
     public Tensor[] groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps) {
-        throw new UnsupportedOperationException("WIP");
+        int[] s = x.shape();
+        if (s.length < 2 || s[1] % groups != 0) {
+            throw new IllegalArgumentException("group norm with " + groups + " groups of input " + Shape.str(s)
+                    + ": channels must be divisible by the group count");
+        }
+        int n = s[0], c = s[1], sp = spatial(s);
+        float[] y = new float[x.numel()], mean = new float[n * groups], rstd = new float[n * groups];
+        NormKernels.groupNorm(dense(x), n, c, sp, groups, denseOrNull(gamma), denseOrNull(beta), eps, y, mean, rstd);
+        return new Tensor[]{wrap(y, s), wrap(mean, n, groups), wrap(rstd, n, groups)};
     }
 
     @Override
-    public Tensor[] groupNormBackward(Tensor gy, Tensor x, Tensor mean, Tensor rstd, Tensor gamma, boolean withBeta,                                int groups) {
-        throw new UnsupportedOperationException("WIP");
+    public Tensor[] groupNormBackward(Tensor gy, Tensor x, Tensor mean, Tensor rstd, Tensor gamma, boolean withBeta,
+                                      int groups) {
+        int[] s = x.shape();
+        int n = s[0], c = s[1], sp = spatial(s);
+        float[] gx = new float[x.numel()];
+        float[] gg = gamma == null ? null : new float[c];
+        float[] gb = withBeta ? new float[c] : null;
+        NormKernels.groupNormBackward(dense(gy), dense(x), dense(mean), dense(rstd), denseOrNull(gamma), n, c, sp,
+                groups, gx, gg, gb);
+        return new Tensor[]{wrap(gx, s), gg == null ? null : wrap(gg, c), gb == null ? null : wrap(gb, c)};
     }
 
     @Override
     public Tensor[] layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
-        throw new UnsupportedOperationException("WIP");
+        int[] s = x.shape();
+        int cols = s[s.length - 1], rows = x.numel() / Math.max(1, cols);
+        float[] y = new float[x.numel()], mean = new float[rows], rstd = new float[rows];
+        NormKernels.layerNorm(dense(x), rows, cols, denseOrNull(gamma), denseOrNull(beta), eps, y, mean, rstd);
+        return new Tensor[]{wrap(y, s), wrap(mean, rows), wrap(rstd, rows)};
     }
 
     @Override
     public Tensor[] layerNormBackward(Tensor gy, Tensor x, Tensor mean, Tensor rstd, Tensor gamma, boolean withBeta) {
-        throw new UnsupportedOperationException("WIP");
+        int[] s = x.shape();
+        int cols = s[s.length - 1], rows = x.numel() / Math.max(1, cols);
+        float[] gx = new float[x.numel()];
+        float[] gg = gamma == null ? null : new float[cols];
+        float[] gb = withBeta ? new float[cols] : null;
+        NormKernels.layerNormBackward(dense(gy), dense(x), dense(mean), dense(rstd), denseOrNull(gamma), rows, cols,
+                gx, gg, gb);
+        return new Tensor[]{wrap(gx, s), gg == null ? null : wrap(gg, cols), gb == null ? null : wrap(gb, cols)};
     }
 
     @Override
     public Tensor softmax(Tensor x) {
-        throw new UnsupportedOperationException("WIP");
+        int[] s = x.shape();
+        int cols = s.length == 0 ? 1 : s[s.length - 1], rows = x.numel() / Math.max(1, cols);
+        float[] y = new float[x.numel()];
+        NormKernels.softmax(dense(x), rows, cols, y);
+        return wrap(y, s);
     }
 
     @Override
     public Tensor softmaxBackward(Tensor gy, Tensor y) {
-        throw new UnsupportedOperationException("WIP");
+        int[] s = y.shape();
+        int cols = s.length == 0 ? 1 : s[s.length - 1], rows = y.numel() / Math.max(1, cols);
+        float[] gx = new float[y.numel()];
+        NormKernels.softmaxBackward(dense(gy), dense(y), rows, cols, gx);
+        return wrap(gx, s);
     }
 
     @Override
     public Tensor[] attention(Tensor q, Tensor k, Tensor v, float scale, boolean causal) {
-        throw new UnsupportedOperationException("WIP");
+        int[] qs = q.shape(), ks = k.shape(), vs = v.shape();
+        if (qs.length != 3 || ks.length != 3 || vs.length != 3 || qs[0] != ks[0] || ks[0] != vs[0]
+                || qs[2] != ks[2] || ks[1] != vs[1]) {
+            throw new IllegalArgumentException("attention of q " + Shape.str(qs) + ", k " + Shape.str(ks) + ", v "
+                    + Shape.str(vs) + " (expected [B, Nq, D], [B, Nk, D], [B, Nk, Dv])");
+        }
+        int b = qs[0], nq = qs[1], nk = ks[1], d = qs[2], dv = vs[2];
+        float[] out = new float[b * nq * dv], lse = new float[b * nq];
+        AttentionKernel.forward(dense(q), dense(k), dense(v), b, nq, nk, d, dv, scale, causal, out, lse);
+        return new Tensor[]{wrap(out, b, nq, dv), wrap(lse, b, nq)};
     }
 
     @Override
-    public Tensor[] attentionBackward(Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, float scale,                                boolean causal) {
-        throw new UnsupportedOperationException("WIP");
+    public Tensor[] attentionBackward(Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, float scale,
+                                      boolean causal) {
+        int[] qs = q.shape(), ks = k.shape(), vs = v.shape();
+        int b = qs[0], nq = qs[1], nk = ks[1], d = qs[2], dv = vs[2];
+        float[] gq = new float[q.numel()], gk = new float[k.numel()], gv = new float[v.numel()];
+        AttentionKernel.backward(dense(q), dense(k), dense(v), dense(out), dense(gOut), dense(lse), b, nq, nk, d, dv,
+                scale, causal, gq, gk, gv);
+        return new Tensor[]{wrap(gq, qs), wrap(gk, ks), wrap(gv, vs)};
     }
 
     @Override
     public Tensor upsampleNearest2x(Tensor x) {
-        throw new UnsupportedOperationException("WIP");
+        int[] s = x.shape();
+        int planes = s[0] * s[1], h = s[2], w = s[3];
+        float[] a = dense(x);
+        float[] o = new float[planes * 4 * h * w];
+        Parallel.forRange(planes, 1, (lo, hi) -> {
+            for (int p = lo; p < hi; p++) {
+                for (int y = 0; y < 2 * h; y++) {
+                    int src = (p * h + y / 2) * w, dst = (p * 2 * h + y) * 2 * w;
+                    for (int xx = 0; xx < 2 * w; xx++) {
+                        o[dst + xx] = a[src + xx / 2];
+                    }
+                }
+            }
+        });
+        return wrap(o, s[0], s[1], 2 * h, 2 * w);
     }
 
     @Override
     public Tensor upsampleNearest2xBackward(Tensor gy) {
-        throw new UnsupportedOperationException("WIP");
+        int[] s = gy.shape();
+        int planes = s[0] * s[1], h = s[2] / 2, w = s[3] / 2;
+        float[] g = dense(gy);
+        float[] o = new float[planes * h * w];
+        Parallel.forRange(planes, 1, (lo, hi) -> {
+            for (int p = lo; p < hi; p++) {
+                for (int y = 0; y < 2 * h; y++) {
+                    int src = (p * 2 * h + y) * 2 * w, dst = (p * h + y / 2) * w;
+                    for (int xx = 0; xx < 2 * w; xx++) {
+                        o[dst + xx / 2] += g[src + xx];
+                    }
+                }
+            }
+        });
+        return wrap(o, s[0], s[1], h, w);
     }
 
     @Override
     public Tensor geglu(Tensor x) {
-        throw new UnsupportedOperationException("WIP");
+        int[] s = x.shape();
+        int two = s[s.length - 1], h = two / 2, rows = x.numel() / two;
+        if (two % 2 != 0) {
+            throw new IllegalArgumentException("GEGLU needs an even last dimension, got " + Shape.str(s));
+        }
+        float[] a = dense(x);
+        float[] o = new float[rows * h];
+        Parallel.forRange(rows, Math.max(1, GRAIN / two), (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                for (int i = 0; i < h; i++) {
+                    o[r * h + i] = a[r * two + i] * ScalarMath.gelu(a[r * two + h + i]);
+                }
+            }
+        });
+        int[] os = s.clone();
+        os[os.length - 1] = h;
+        return wrap(o, os);
     }
 
     @Override
     public Tensor gegluBackward(Tensor gy, Tensor x) {
-        throw new UnsupportedOperationException("WIP");
+        int[] s = x.shape();
+        int two = s[s.length - 1], h = two / 2, rows = x.numel() / two;
+        float[] a = dense(x), g = dense(gy);
+        float[] o = new float[a.length];
+        Parallel.forRange(rows, Math.max(1, GRAIN / two), (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                for (int i = 0; i < h; i++) {
+                    float hv = a[r * two + i], gate = a[r * two + h + i], gv = g[r * h + i];
+                    o[r * two + i] = gv * ScalarMath.gelu(gate);
+                    o[r * two + h + i] = gv * hv * ScalarMath.geluGrad(gate);
+                }
+            }
+        });
+        return wrap(o, s);
     }
+
+    // ------------------------------------------------------------------ in place
 
     @Override
     public void addInPlace(Tensor dst, Tensor src, float alpha) {
-        throw new UnsupportedOperationException("WIP");
+        if (!dst.isContiguous()) {
+            throw new IllegalArgumentException("addInPlace into a non-contiguous tensor");
+        }
+        if (!Arrays.equals(dst.shape(), src.shape())) {
+            throw new IllegalArgumentException("addInPlace of shape " + Shape.str(src.shape()) + " into "
+                    + Shape.str(dst.shape()));
+        }
+        float[] d = raw(dst), s = dense(src);
+        int off = dst.offset(), n = dst.numel();
+        Parallel.forRange(n, GRAIN, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                d[off + i] += alpha * s[i];
+            }
+        });
     }
 
     @Override
-    public void adamW(Tensor param, Tensor g, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,                float weightDecay, int step) {
-        throw new UnsupportedOperationException("WIP");
+    public void adamW(Tensor param, Tensor g, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
+                      float weightDecay, int step) {
+        float[] p = raw(param), gr = dense(g), mm = raw(m), vv = raw(v);
+        int po = param.offset(), mo = m.offset(), vo = v.offset(), n = param.numel();
+        double bc1 = 1 - Math.pow(beta1, step), bc2 = 1 - Math.pow(beta2, step);
+        float stepSize = (float) (lr / bc1);
+        float sqrtBc2 = (float) Math.sqrt(bc2);
+        float decay = 1f - lr * weightDecay;
+        Parallel.forRange(n, GRAIN, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                float gi = gr[i];
+                float mi = beta1 * mm[mo + i] + (1 - beta1) * gi;
+                float vi = beta2 * vv[vo + i] + (1 - beta2) * gi * gi;
+                mm[mo + i] = mi;
+                vv[vo + i] = vi;
+                float denom = (float) Math.sqrt(vi) / sqrtBc2 + eps;
+                p[po + i] = p[po + i] * decay - stepSize * mi / denom;
+            }
+        });
     }
-
 }

@@ -1,0 +1,134 @@
+package io.texforce.tensor;
+
+import java.util.Arrays;
+
+/**
+ * Differentiable neural-network operations (the counterpart of {@code torch.nn.functional}). Each records one
+ * autograd node whose backward is a fused backend kernel, so the CPU and GPU backends match op for op.
+ */
+public final class Functional {
+    private Functional() {
+    }
+
+    /** {@code x @ weight^T + bias} for x [..., in], weight [out, in], bias [out] or null. */
+    public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        int[] xs = x.shape(), ws = weight.shape();
+        if (ws.length != 2 || xs.length == 0 || xs[xs.length - 1] != ws[1]) {
+            throw new IllegalArgumentException("linear of input " + Shape.str(xs) + " with weight " + Shape.str(ws)
+                    + " (expected [..., in] and [out, in])");
+        }
+        Tensor y = Tensor.matmul(x, weight, false, true);
+        return bias == null ? y : y.add(bias);
+    }
+
+    /** 2-D convolution of x [N, C, H, W] with weight [O, C, kh, kw], square stride and zero padding. */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
+        Backend be = x.backend();
+        Tensor y = be.conv2d(x, weight, bias, stride, padding);
+        int[] xs = x.shape(), ws = weight.shape();
+        return Autograd.record(y, "conv2d", g -> {
+            Tensor gx = x.requiresGrad() ? be.conv2dBackwardInput(g, weight, xs, stride, padding) : null;
+            Tensor gw = null, gb = null;
+            boolean needBias = bias != null && bias.requiresGrad();
+            if (weight.requiresGrad() || needBias) {
+                Tensor[] r = be.conv2dBackwardWeight(g, x, ws, stride, padding, needBias);
+                gw = r[0];
+                gb = r[1];
+            }
+            return new Tensor[]{gx, gw, gb};
+        }, x, weight, bias);
+    }
+
+    /** Group norm of x [N, C, ...] with optional affine gamma/beta [C]. */
+    public static Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps) {
+        Backend be = x.backend();
+        Tensor[] r = be.groupNorm(x, groups, gamma, beta, eps);
+        return Autograd.record(r[0], "group_norm", g -> {
+            Tensor[] gr = be.groupNormBackward(g, x, r[1], r[2], gamma, beta != null, groups);
+            return new Tensor[]{gr[0], gr[1], gr[2]};
+        }, x, gamma, beta);
+    }
+
+    /** Layer norm over the last dimension, with optional affine gamma/beta. */
+    public static Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
+        Backend be = x.backend();
+        Tensor[] r = be.layerNorm(x, gamma, beta, eps);
+        return Autograd.record(r[0], "layer_norm", g -> {
+            Tensor[] gr = be.layerNormBackward(g, x, r[1], r[2], gamma, beta != null);
+            return new Tensor[]{gr[0], gr[1], gr[2]};
+        }, x, gamma, beta);
+    }
+
+    /**
+     * Scaled dot-product attention on q [..., Nq, D], k [..., Nk, D], v [..., Nk, Dv] (leading dims are batch and
+     * heads); {@code scale} is usually 1/sqrt(D). With {@code causal}, query i attends to keys j <= i.
+     */
+    public static Tensor attention(Tensor q, Tensor k, Tensor v, float scale, boolean causal) {
+        int[] qs = q.shape(), ks = k.shape(), vs = v.shape();
+        if (qs.length < 2 || qs.length != ks.length || ks.length != vs.length) {
+            throw new IllegalArgumentException("attention of q " + Shape.str(qs) + ", k " + Shape.str(ks) + ", v "
+                    + Shape.str(vs));
+        }
+        int r = qs.length;
+        int[] lead = Arrays.copyOf(qs, r - 2);
+        Tensor q3 = q.reshape(-1, qs[r - 2], qs[r - 1]).contiguous();
+        Tensor k3 = k.reshape(-1, ks[r - 2], ks[r - 1]).contiguous();
+        Tensor v3 = v.reshape(-1, vs[r - 2], vs[r - 1]).contiguous();
+        Backend be = q.backend();
+        Tensor[] res = be.attention(q3, k3, v3, scale, causal);
+        Tensor out = Autograd.record(res[0], "attention", g -> {
+            Tensor[] gr = be.attentionBackward(g.contiguous(), q3, k3, v3, res[0], res[1], scale, causal);
+            return new Tensor[]{gr[0], gr[1], gr[2]};
+        }, q3, k3, v3);
+        int[] os = Arrays.copyOf(lead, r);
+        os[r - 2] = qs[r - 2];
+        os[r - 1] = vs[r - 1];
+        return out.reshape(os);
+    }
+
+    /** Rows of weight [vocab, dim] for each id; result [ids.length, dim]. */
+    public static Tensor embedding(Tensor weight, int[] ids) {
+        Backend be = weight.backend();
+        Tensor y = be.embedding(weight, ids);
+        int vocab = weight.shape()[0];
+        return Autograd.record(y, "embedding", g -> new Tensor[]{be.embeddingBackward(g, ids, vocab)}, weight);
+    }
+
+    /** Nearest-neighbour x2 upsampling of [N, C, H, W]. */
+    public static Tensor upsampleNearest2x(Tensor x) {
+        Backend be = x.backend();
+        Tensor y = be.upsampleNearest2x(x);
+        return Autograd.record(y, "upsample_nearest2x", g -> new Tensor[]{be.upsampleNearest2xBackward(g)}, x);
+    }
+
+    /** GEGLU on x [..., 2H]: the first half times the exact GELU of the second half, as diffusers' GEGLU. */
+    public static Tensor geglu(Tensor x) {
+        Backend be = x.backend();
+        Tensor y = be.geglu(x);
+        return Autograd.record(y, "geglu", g -> new Tensor[]{be.gegluBackward(g, x)}, x);
+    }
+
+    /**
+     * Sinusoidal timestep embedding [n, dim] as diffusers' {@code get_timestep_embedding}: frequencies
+     * {@code exp(-ln(maxPeriod) * i / (half - downscaleFreqShift))}, sin then cos (swapped when
+     * {@code flipSinToCos}), zero-padded when dim is odd. Not differentiable (timesteps are data).
+     */
+    public static Tensor timestepEmbedding(float[] timesteps, int dim, boolean flipSinToCos, float downscaleFreqShift,
+                                           float scale, float maxPeriod) {
+        int half = dim / 2;
+        float[] out = new float[timesteps.length * dim];
+        for (int i = 0; i < timesteps.length; i++) {
+            for (int j = 0; j < half; j++) {
+                // Float32 at every step, in diffusers' order: the argument of sin reaches ~1000 rad, where a
+                // differently rounded frequency would move the result by 1e-4.
+                float exponent = (float) -Math.log(maxPeriod) * j / (half - downscaleFreqShift);
+                float freq = (float) Math.exp(exponent);
+                float arg = scale * (timesteps[i] * freq);
+                float s = (float) Math.sin(arg), c = (float) Math.cos(arg);
+                out[i * dim + j] = flipSinToCos ? c : s;
+                out[i * dim + half + j] = flipSinToCos ? s : c;
+            }
+        }
+        return Tensor.of(out, timesteps.length, dim);
+    }
+}

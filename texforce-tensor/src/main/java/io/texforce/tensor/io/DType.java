@@ -1,0 +1,59 @@
+package io.texforce.tensor.io;
+
+import java.util.Optional;
+
+/** Element types of a safetensors file; {@link #name()} is the spelling used in the header. */
+public enum DType {
+    F64(8, true, 12),
+    F32(4, true, 11),
+    F16(2, true, 7),
+    BF16(2, true, 8),
+    I64(8, false, 13),
+    I32(4, false, 9),
+    I16(2, false, 5),
+    I8(1, false, 2),
+    U8(1, false, 1),
+    BOOL(1, false, 0);
+
+    private final int byteSize;
+    private final boolean floatingPoint;
+    private final int layoutRank;
+
+    DType(int byteSize, boolean floatingPoint, int layoutRank) {
+        this.byteSize = byteSize;
+        this.floatingPoint = floatingPoint;
+        this.layoutRank = layoutRank;
+    }
+
+    /** Bytes per element. */
+    public int byteSize() {
+        return byteSize;
+    }
+
+    public boolean isFloatingPoint() {
+        return floatingPoint;
+    }
+
+    /** The header spelling, e.g. {@code "BF16"}. */
+    public String headerName() {
+        return name();
+    }
+
+    /** The type spelled {@code name} in a header, if it is one of ours. */
+    public static Optional<DType> fromHeader(String name) {
+        for (DType t : values()) {
+            if (t.name().equals(name)) {
+                return Optional.of(t);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Position of this type in the Rust library's {@code Dtype} enum (which also has types we do not support).
+     * Writers lay tensors out by descending rank, which puts wide types first and keeps every tensor aligned.
+     */
+    int layoutRank() {
+        return layoutRank;
+    }
+}

@@ -1,0 +1,68 @@
+package io.texforce.tensor.nn;
+
+import io.texforce.tensor.Tensor;
+import io.texforce.tensor.cpu.CpuBackend;
+
+import java.util.Set;
+
+/**
+ * Generates any requested weight: normal(0, std) for matrices and kernels, ones for norm scales, zeros for biases.
+ * Used to build full-size models with the real shapes for benchmarks. The shape comes from the model, so
+ * {@link #shape} is only meaningful after {@link VarBuilder#get} supplied it; this source accepts every key.
+ */
+public final class RandomSource implements WeightSource {
+    private final long seed;
+    private final float std;
+    private final java.util.Map<String, int[]> shapes = new java.util.concurrent.ConcurrentHashMap<>();
+    private long offset;
+
+    public RandomSource(long seed, float std) {
+        this.seed = seed;
+        this.std = std;
+    }
+
+    @Override
+    public boolean contains(String key) {
+        return true;
+    }
+
+    /** Records and returns the shape the caller expects: see {@link #expect}. */
+    @Override
+    public int[] shape(String key) {
+        int[] s = shapes.get(key);
+        if (s == null) {
+            throw new IllegalStateException("RandomSource needs the expected shape of '" + key + "' first");
+        }
+        return s;
+    }
+
+    /** Called by {@link VarBuilder} before {@link #shape}: remembers the shape to generate for {@code key}. */
+    void expect(String key, int[] shape) {
+        shapes.put(key, shape.clone());
+    }
+
+    @Override
+    public synchronized Tensor load(String key) {
+        int[] s = shape(key);
+        String leaf = key.substring(key.lastIndexOf('.') + 1);
+        if (leaf.equals("bias") || leaf.equals("beta")) {
+            return Tensor.zeros(s);
+        }
+        if (s.length == 1) {
+            return Tensor.ones(s);
+        }
+        Tensor t = CpuBackend.INSTANCE.random(s, seed, offset, false).mul(std);
+        offset += (t.numel() + 3) / 4;
+        return t;
+    }
+
+    @Override
+    public Set<String> keys() {
+        return Set.of();
+    }
+
+    @Override
+    public String describe() {
+        return "random weights (seed " + seed + ")";
+    }
+}

@@ -1,0 +1,22 @@
+package io.texforce.tensor.nn;
+
+import io.texforce.tensor.Tensor;
+
+import java.util.Set;
+
+/** Where a {@link VarBuilder} finds named weights: checkpoint files, an in-memory map, or random initialisers. */
+public interface WeightSource {
+    boolean contains(String key);
+
+    /** The stored shape of {@code key}. */
+    int[] shape(String key);
+
+    /** The weight as a float32 CPU tensor (converted from the stored dtype). */
+    Tensor load(String key);
+
+    /** Every key the source holds (empty for generated sources). */
+    Set<String> keys();
+
+    /** Where the weights come from, for error messages (e.g. a file path). */
+    String describe();
+}
