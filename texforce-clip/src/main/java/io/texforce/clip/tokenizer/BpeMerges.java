@@ -42,17 +42,21 @@ final class BpeMerges {
                 if ((lineNumber == 1 && line.startsWith("#")) || line.isBlank()) {
                     continue;
                 }
-                String[] parts = line.trim().split("[ \t]+");
-                if (parts.length != 2) {
+                String merge = line.strip();
+                int space = merge.indexOf(' ');
+                if (space < 0 || merge.indexOf(' ', space + 1) >= 0) {
                     throw new TokenizerException(file + " line " + lineNumber + ": expected two symbols separated"
-                        + " by a space, found " + parts.length + " in '" + line + "'");
+                        + " by one space, found " + merge.split("\\s+").length + " field(s) in '" + line + "'");
                 }
-                int left = symbolId(vocabulary, parts[0], file, lineNumber);
-                int right = symbolId(vocabulary, parts[1], file, lineNumber);
-                int merged = vocabulary.id(parts[0] + parts[1]);
+                String leftSymbol = merge.substring(0, space);
+                String rightSymbol = merge.substring(space + 1);
+                int left = symbolId(vocabulary, leftSymbol, file, lineNumber);
+                int right = symbolId(vocabulary, rightSymbol, file, lineNumber);
+                int merged = vocabulary.id(leftSymbol + rightSymbol);
                 if (merged < 0) {
-                    throw new TokenizerException(file + " line " + lineNumber + ": the merge of '" + parts[0]
-                        + "' and '" + parts[1] + "' gives '" + parts[0] + parts[1] + "', which is not in the vocabulary");
+                    throw new TokenizerException(file + " line " + lineNumber + ": the merge of '" + leftSymbol
+                        + "' and '" + rightSymbol + "' gives '" + leftSymbol + rightSymbol
+                        + "', which is not in the vocabulary");
                 }
                 // A repeated pair takes its later rank, as a Python dict built from the list would.
                 rankByPair.put(pairKey(left, right), mergedIds.size());
@@ -77,10 +81,6 @@ final class BpeMerges {
 
     private static long pairKey(int left, int right) {
         return ((long) left << 32) | (right & 0xFFFF_FFFFL);
-    }
-
-    int size() {
-        return mergedIdByRank.length;
     }
 
     /**

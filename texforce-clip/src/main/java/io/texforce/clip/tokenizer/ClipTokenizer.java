@@ -12,8 +12,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * CLIP's byte-level BPE tokenizer, giving the same ids as OpenAI CLIP's {@code simple_tokenizer} (and so
- * as transformers' {@code CLIPTokenizer} with ftfy installed).
+ * CLIP's byte-level BPE tokenizer, giving the same ids as OpenAI CLIP's {@code simple_tokenizer}, which
+ * Stable Diffusion's and the reward models' goldens were made with.
  *
  * <p>A prompt is cleaned (see below), split into words by CLIP's pattern (the two special tokens,
  * contractions such as {@code 's}, runs of letters, single digits, runs of other non-space characters),

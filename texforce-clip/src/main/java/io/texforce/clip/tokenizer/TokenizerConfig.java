@@ -1,11 +1,16 @@
 package io.texforce.clip.tokenizer;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * The special tokens and sequence length of a tokenizer folder, from {@code tokenizer_config.json} and
@@ -24,26 +29,55 @@ record TokenizerConfig(String bosToken, String eosToken, String padToken, int ma
     static final String START_OF_TEXT = "<|startoftext|>";
     static final String END_OF_TEXT = "<|endoftext|>";
 
+    private static final String MAX_LENGTH_KEY = "model_max_length";
+    private static final Set<String> TOKEN_KEYS = Set.of("bos_token", "eos_token", "pad_token");
+
     static TokenizerConfig read(Path dir) {
-        JsonNode config = readOptional(dir.resolve("tokenizer_config.json"));
-        JsonNode specials = readOptional(dir.resolve("special_tokens_map.json"));
+        Map<String, Object> config = readOptional(dir.resolve("tokenizer_config.json"));
+        Map<String, Object> specials = readOptional(dir.resolve("special_tokens_map.json"));
+        config.putAll(specials);
         return new TokenizerConfig(
-            token("bos_token", START_OF_TEXT, config, specials, dir),
-            token("eos_token", END_OF_TEXT, config, specials, dir),
-            token("pad_token", END_OF_TEXT, config, specials, dir),
-            maxLength(config, dir.resolve("tokenizer_config.json")));
+            (String) config.getOrDefault("bos_token", START_OF_TEXT),
+            (String) config.getOrDefault("eos_token", END_OF_TEXT),
+            (String) config.getOrDefault("pad_token", END_OF_TEXT),
+            maxLength((BigDecimal) config.get(MAX_LENGTH_KEY), dir.resolve("tokenizer_config.json")));
     }
 
-    private static JsonNode readOptional(Path file) {
+    /**
+     * The entries this class uses: token strings by key and {@code model_max_length} as a number. A streaming
+     * read, because these files are tiny and a data-binding mapper costs more to start than the whole parse.
+     */
+    private static Map<String, Object> readOptional(Path file) {
+        var entries = new HashMap<String, Object>();
         if (!Files.exists(file)) {
-            return null;
+            return entries;
         }
-        try {
-            JsonNode node = new ObjectMapper().readTree(file.toFile());
-            if (node == null || !node.isObject()) {
-                throw new TokenizerException(file + ": expected a JSON object");
+        try (JsonParser parser = new JsonFactory().createParser(Files.newInputStream(file))) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                throw new TokenizerException(file + ": expected a JSON object" + at(parser));
             }
-            return node;
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String key = parser.currentName();
+                JsonToken value = parser.nextToken();
+                if (value == JsonToken.VALUE_NULL) {
+                    continue;
+                }
+                if (TOKEN_KEYS.contains(key)) {
+                    entries.put(key, tokenContent(parser, value, key, file));
+                } else if (key.equals(MAX_LENGTH_KEY)) {
+                    if (!value.isNumeric()) {
+                        throw new TokenizerException(file + ": " + key + " must be a number, found "
+                            + parser.getText() + at(parser));
+                    }
+                    entries.put(key, parser.getDecimalValue());
+                } else {
+                    parser.skipChildren();
+                }
+            }
+            if (parser.currentToken() != JsonToken.END_OBJECT || parser.nextToken() != null) {
+                throw new TokenizerException(file + ": unexpected content after the top-level object" + at(parser));
+            }
+            return entries;
         } catch (JsonProcessingException e) {
             var location = e.getLocation();
             String at = location == null ? "" : " (line " + location.getLineNr() + ", column " + location.getColumnNr() + ")";
@@ -53,40 +87,42 @@ record TokenizerConfig(String bosToken, String eosToken, String padToken, int ma
         }
     }
 
-    private static String token(String key, String fallback, JsonNode config, JsonNode specials, Path dir) {
-        if (specials != null && specials.hasNonNull(key)) {
-            return content(specials.get(key), key, dir.resolve("special_tokens_map.json"));
+    /** A token written as {@code "text"} or as {@code {"content": "text", ...}}. */
+    private static String tokenContent(JsonParser parser, JsonToken value, String key, Path file) throws IOException {
+        if (value == JsonToken.VALUE_STRING) {
+            return parser.getText();
         }
-        if (config != null && config.hasNonNull(key)) {
-            return content(config.get(key), key, dir.resolve("tokenizer_config.json"));
+        String content = null;
+        if (value == JsonToken.START_OBJECT) {
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String field = parser.currentName();
+                if (parser.nextToken() == JsonToken.VALUE_STRING && field.equals("content")) {
+                    content = parser.getText();
+                } else {
+                    parser.skipChildren();
+                }
+            }
         }
-        return fallback;
+        if (content == null) {
+            throw new TokenizerException(file + ": " + key + " must be a string or an object with a string"
+                + " \"content\"" + at(parser));
+        }
+        return content;
     }
 
-    private static String content(JsonNode value, String key, Path file) {
-        if (value.isTextual()) {
-            return value.asText();
-        }
-        if (value.isObject() && value.path("content").isTextual()) {
-            return value.get("content").asText();
-        }
-        throw new TokenizerException(file + ": " + key + " must be a string or an object with a string"
-            + " \"content\", found " + value);
-    }
-
-    private static int maxLength(JsonNode config, Path file) {
-        JsonNode value = config == null ? null : config.get("model_max_length");
-        if (value == null || value.isNull()) {
+    private static int maxLength(BigDecimal value, Path file) {
+        if (value == null) {
             return CLIP_CONTEXT_LENGTH;
         }
-        if (!value.isNumber()) {
-            throw new TokenizerException(file + ": model_max_length must be a number, found " + value);
-        }
-        double length = value.doubleValue();
-        if (length < 2) {
-            throw new TokenizerException(file + ": model_max_length " + value
+        if (value.compareTo(BigDecimal.TWO) < 0) {
+            throw new TokenizerException(file + ": " + MAX_LENGTH_KEY + " " + value
                 + " leaves no room for the start and end tokens");
         }
-        return length <= CLIP_CONTEXT_LENGTH ? (int) length : CLIP_CONTEXT_LENGTH;
+        return value.compareTo(BigDecimal.valueOf(CLIP_CONTEXT_LENGTH)) <= 0 ? value.intValue() : CLIP_CONTEXT_LENGTH;
+    }
+
+    private static String at(JsonParser parser) {
+        var location = parser.currentLocation();
+        return " (line " + location.getLineNr() + ", column " + location.getColumnNr() + ")";
     }
 }
