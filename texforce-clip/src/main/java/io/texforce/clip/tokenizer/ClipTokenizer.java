@@ -74,10 +74,10 @@ public final class ClipTokenizer {
      *                            a token that the merges or special tokens need
      */
     public static ClipTokenizer load(Path dir) {
-        Vocabulary vocabulary = Vocabulary.read(dir.resolve("vocab.json"));
+        Path vocabFile = dir.resolve("vocab.json");
+        Vocabulary vocabulary = Vocabulary.read(vocabFile);
         BpeMerges merges = BpeMerges.read(dir.resolve("merges.txt"), vocabulary);
         TokenizerConfig config = TokenizerConfig.read(dir);
-        Path vocabFile = dir.resolve("vocab.json");
         int[] byteIds = new int[256];
         int[] finalByteIds = new int[256];
         for (int b = 0; b < 256; b++) {

@@ -82,16 +82,19 @@ final class TextCleaner {
         int i = 0;
         while (i < s.length()) {
             char c = s.charAt(i);
-            int next = i + 1;
+            int escapeEnd = c == '\u001B' ? terminalEscapeEnd(s, i) : -1;
+            int next;
             String replacement;
-            if (c == '\u001B' && (next = terminalEscapeEnd(s, i)) > i + 1) {
+            if (escapeEnd > 0) {
+                next = escapeEnd;
                 replacement = "";
             } else if (Character.isSurrogate(c)) {
-                boolean paired = Character.isHighSurrogate(c) && next < s.length()
-                    && Character.isLowSurrogate(s.charAt(next));
-                next = paired ? next + 1 : next;
+                boolean paired = Character.isHighSurrogate(c) && i + 1 < s.length()
+                    && Character.isLowSurrogate(s.charAt(i + 1));
+                next = paired ? i + 2 : i + 1;
                 replacement = paired ? null : "\uFFFD";
             } else {
+                next = i + 1;
                 replacement = replacementFor(c);
             }
             if (replacement != null && out == null) {
@@ -109,18 +112,18 @@ final class TextCleaner {
         return out == null ? s : out.toString();
     }
 
-    /** The end of an ANSI escape {@code ESC [ [0-9;]* [A-Za-z]} starting at {@code esc}, else {@code esc + 1}. */
+    /** The end of the ANSI escape {@code ESC [ [0-9;]* [A-Za-z]} starting at {@code esc}, or -1 if there is none. */
     private static int terminalEscapeEnd(String s, int esc) {
         int i = esc + 1;
         if (i >= s.length() || s.charAt(i) != '[') {
-            return esc + 1;
+            return -1;
         }
         i++;
         while (i < s.length() && ((s.charAt(i) >= '0' && s.charAt(i) <= '9') || s.charAt(i) == ';')) {
             i++;
         }
         boolean letter = i < s.length() && ((s.charAt(i) | 0x20) >= 'a' && (s.charAt(i) | 0x20) <= 'z');
-        return letter ? i + 1 : esc + 1;
+        return letter ? i + 1 : -1;
     }
 
     /** What ftfy turns {@code c} into, or null to keep it. */

@@ -30,6 +30,9 @@ class TextCleanerTest {
         assertEquals("a & b", TextCleaner.clean("a &amp;amp;amp;amp; b"));
         // A literal '<' makes ftfy treat the text as HTML, leaving only CLIP's two passes.
         assertEquals("<a> &amp;amp;", TextCleaner.clean("<a> &amp;amp;amp;amp;"));
+        // ftfy decides line by line, and a '<' also switches its unescaping off for the lines after it.
+        assertEquals("& <b>", TextCleaner.clean("&amp;amp;amp;\n<b>"));
+        assertEquals("<b> &amp; &amp;", TextCleaner.clean("<b>\n&amp;amp;amp;\n&amp;amp;amp;"));
     }
 
     @Test
