@@ -28,6 +28,8 @@ public final class Main implements Runnable {
     /** Runs the tool and returns its exit code (tests call this instead of {@link #main}). */
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new Main());
+        cli.setOut(new java.io.PrintWriter(System.out, true));
+        cli.setErr(new java.io.PrintWriter(System.err, true));
         cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             if (isUserError(ex)) {
                 cmd.getErr().println("texforce " + cmd.getCommandName() + ": " + ex.getMessage());

@@ -1,0 +1,120 @@
+package io.texforce.cli;
+
+import io.texforce.tensor.Tensor;
+import io.texforce.tensor.TestData;
+import io.texforce.tensor.io.SafeTensors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The CLI's public contract: output formats, goldens, exit codes and error messages. */
+class CliTest {
+    @TempDir
+    Path tmp;
+
+    record Result(int code, String out, String err) {
+    }
+
+    static Result run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            int code = Main.run(args);
+            return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void tokenizePrintsTheGoldenIds() {
+        String model = TestData.tinySd1().toString();
+        Result r = run("tokenize", "--model", model, "A green colored rabbit.", "Four wolves in the park");
+        assertEquals(0, r.code(), r.err());
+        String[] lines = r.out().strip().split("\n");
+        assertEquals(2, lines.length);
+        try (SafeTensors g = SafeTensors.open(TestData.tinySd1().resolve("golden/golden.safetensors"))) {
+            int[] ids = g.ints("tokens.input_ids");
+            for (int row = 0; row < 2; row++) {
+                String[] parts = lines[row].trim().split(" ");
+                assertEquals(77, parts.length);
+                for (int i = 0; i < 77; i++) {
+                    assertEquals(ids[(row + 1) * 77 + i], Integer.parseInt(parts[i]), "row " + row + " position " + i);
+                }
+            }
+        }
+    }
+
+    @Test
+    void embedWithBlendedLorasMatchesTheGolden() {
+        Path out = tmp.resolve("emb.safetensors");
+        Path sd = TestData.tinySd1();
+        Result r = run("embed", "--model", sd.toString(),
+                "--lora", sd.resolve("lora_text_encoder.safetensors") + ":0.7",
+                "--lora", sd.resolve("lora_text_encoder_2.safetensors") + ":0.3",
+                "--out", out.toString(), "a photo of a cat", "A green colored rabbit.", "Four wolves in the park");
+        assertEquals(0, r.code(), r.err());
+        try (SafeTensors got = SafeTensors.open(out);
+             SafeTensors g = SafeTensors.open(sd.resolve("golden/golden.safetensors"))) {
+            assertEquals(io.texforce.tensor.io.DType.F32, got.info("embeddings").dtype());
+            float[] a = got.floats("embeddings"), b = g.floats("lora.blend_0.7_0.3");
+            assertArrayEquals(new int[]{3, 77, 32}, got.info("embeddings").shape());
+            double max = 0;
+            for (int i = 0; i < a.length; i++) {
+                max = Math.max(max, Math.abs(a[i] - b[i]));
+            }
+            System.out.printf("cli embed blend max abs error %.3e%n", max);
+            assertTrue(max < 1e-4, "max abs error " + max);
+        }
+    }
+
+    @Test
+    void clipSkipSelectsThePenultimateLayer() {
+        Path out = tmp.resolve("skip.safetensors");
+        Result r = run("embed", "--model", TestData.tinySd1().toString(), "--clip-skip", "1", "--out", out.toString(),
+                "a photo of a cat");
+        assertEquals(0, r.code(), r.err());
+        try (SafeTensors got = SafeTensors.open(out);
+             SafeTensors g = SafeTensors.open(TestData.tinySd1().resolve("golden/golden.safetensors"))) {
+            Tensor want = g.tensor("text_encoder.penultimate_normed").narrow(0, 0, 1);
+            float[] a = got.floats("embeddings"), b = want.toFloatArray();
+            for (int i = 0; i < a.length; i++) {
+                assertEquals(b[i], a[i], 1e-4f);
+            }
+        }
+    }
+
+    @Test
+    void userMistakesGiveOneLineAndExitCode2() {
+        Result missing = run("embed", "--model", tmp.resolve("nope").toString(), "--out", tmp.resolve("o").toString(), "x");
+        assertEquals(2, missing.code());
+        assertTrue(missing.err().contains("does not exist") && !missing.err().contains("\tat "), missing.err());
+
+        Result badLora = run("embed", "--model", TestData.tinySd1().toString(),
+                "--lora", TestData.tinySd1().resolve("lora_unet.safetensors").toString(), "--out", tmp.resolve("o").toString(), "x");
+        assertEquals(2, badLora.code());
+        assertTrue(badLora.err().contains("lora_unet.safetensors") && !badLora.err().contains("\tat "), badLora.err());
+
+        Result badFlag = run("tokenize", "--modle", "x", "y");
+        assertEquals(2, badFlag.code());
+        assertTrue(badFlag.err().contains("--model"), badFlag.err());
+    }
+
+    @Test
+    void loraSpecParsesOptionalWeights() {
+        assertEquals(new LoraSpec(Path.of("a.safetensors"), 0.5f), LoraSpec.parse("a.safetensors:0.5"));
+        assertEquals(new LoraSpec(Path.of("a.safetensors"), 1f), LoraSpec.parse("a.safetensors"));
+        assertEquals(new LoraSpec(Path.of("dir:x/a.safetensors"), 1f), LoraSpec.parse("dir:x/a.safetensors"));
+    }
+}
