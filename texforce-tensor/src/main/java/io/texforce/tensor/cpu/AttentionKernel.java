@@ -27,8 +27,9 @@ public final class AttentionKernel {
         require("out", out, bh, nq, dv);
         require("lse", lse, bh, nq, 1);
         int queryBlocks = Math.ceilDiv(nq, QUERY_BLOCK);
+        float[] keysT = AttentionBlocks.transposedKeyBlocks(k, bh, nk, d, KEY_BLOCK);
         Parallel.forRange(bh * queryBlocks, 1, (lo, hi) -> {
-            var worker = new FlashAttentionForward(q, k, v, nq, nk, d, dv, scale, causal);
+            var worker = new FlashAttentionForward(q, keysT, v, nq, nk, d, dv, scale, causal);
             for (int t = lo; t < hi; t++) {
                 int h = t / queryBlocks, i0 = t % queryBlocks * QUERY_BLOCK;
                 worker.run(h, i0, Math.min(QUERY_BLOCK, nq - i0), out, lse);

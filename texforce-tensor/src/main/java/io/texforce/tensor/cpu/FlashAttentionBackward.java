@@ -23,13 +23,18 @@ final class FlashAttentionBackward {
     private final float scale;
     private final boolean causal;
 
-    private final float[] keysT, valuesT, keys;
-    private final float[] queries, gradOut;
+    /** Key and value blocks transposed, [d][KEY_BLOCK] and [dv][KEY_BLOCK]. */
+    private final float[] keysT, valuesT;
+    /** Zero-padded row copies of k, q and gOut blocks; null when d (resp. dv) is already a SIMD multiple. */
+    private final float[] keys, queries, gradOut;
     /** Probabilities [QUERY_BLOCK][KEY_BLOCK]. */
     private final float[] probs = new float[QUERY_BLOCK * KEY_BLOCK];
     /** dP, then dS = P * (dP - delta) * scale, [QUERY_BLOCK][KEY_BLOCK]. */
     private final float[] gradScores = new float[QUERY_BLOCK * KEY_BLOCK];
-    private final float[] gkBlock, gvBlock, gqBlock;
+    /** Gradients of the key block's rows, accumulated over all query blocks, [KEY_BLOCK][dPad or dvPad]. */
+    private final float[] gkBlock, gvBlock;
+    /** dS k for one query block when it cannot be accumulated into gq in place. */
+    private final float[] gqBlock;
 
     /** {@code delta[row] = dot(gOut[row], out[row])}, the softmax-backward row term, precomputed per query. */
     FlashAttentionBackward(float[] q, float[] k, float[] v, float[] gOut, float[] lse, float[] delta,
@@ -50,12 +55,13 @@ final class FlashAttentionBackward {
         this.causal = causal;
         keysT = new float[d * KEY_BLOCK];
         valuesT = new float[dv * KEY_BLOCK];
-        keys = new float[KEY_BLOCK * dPad];
-        queries = new float[QUERY_BLOCK * dPad];
-        gradOut = new float[QUERY_BLOCK * dvPad];
+        boolean alignedD = dPad == d;
+        keys = alignedD ? null : new float[KEY_BLOCK * dPad];
+        queries = alignedD ? null : new float[QUERY_BLOCK * dPad];
+        gqBlock = alignedD ? null : new float[QUERY_BLOCK * dPad];
+        gradOut = dvPad == dv ? null : new float[QUERY_BLOCK * dvPad];
         gkBlock = new float[KEY_BLOCK * dPad];
         gvBlock = new float[KEY_BLOCK * dvPad];
-        gqBlock = new float[QUERY_BLOCK * dPad];
     }
 
     /**
@@ -65,9 +71,13 @@ final class FlashAttentionBackward {
     void run(int h, int j0, int kn, float[] gq, int gqOff, float[] gk, float[] gv) {
         int width = BlockMatmul.padded(kn);
         int keyOff = (h * nk + j0) * d, valueOff = (h * nk + j0) * dv;
-        AttentionBlocks.transposeRows(k, keyOff, kn, d, keysT, KEY_BLOCK, width);
-        AttentionBlocks.transposeRows(v, valueOff, kn, dv, valuesT, KEY_BLOCK, width);
-        AttentionBlocks.copyRowsPadded(k, keyOff, kn, d, keys, dPad);
+        AttentionBlocks.transposeRows(k, keyOff, kn, d, keysT, 0, KEY_BLOCK, width);
+        AttentionBlocks.transposeRows(v, valueOff, kn, dv, valuesT, 0, KEY_BLOCK, width);
+        // Row-major operands are read in place when their width is already a SIMD multiple, else via padded copies.
+        boolean alignedD = dPad == d, alignedDv = dvPad == dv;
+        if (!alignedD) {
+            AttentionBlocks.copyRowsPadded(k, keyOff, kn, d, keys, dPad);
+        }
         Arrays.fill(gkBlock, 0, kn * dPad, 0f);
         Arrays.fill(gvBlock, 0, kn * dvPad, 0f);
         // Causal: query i sees key j only when j <= i, so queries before j0 never see this block.
@@ -81,14 +91,25 @@ final class FlashAttentionBackward {
                 int visible = causal ? Math.min(kn, i0 + r + 1 - j0) : kn;
                 rowGradients(r, h * nq + i0 + r, visible, width);
             }
-            AttentionBlocks.copyRowsPadded(q, qOff, m, d, queries, dPad);
-            AttentionBlocks.copyRowsPadded(gOut, gOff, m, dv, gradOut, dvPad);
-            // gv += P^T gOut, gk += dS^T q (the transposes are read in place), gq = dS k.
-            BlockMatmul.multiply(kn, dvPad, m, probs, 0, 1, KEY_BLOCK, gradOut, 0, dvPad, gvBlock, 0, dvPad, true);
-            BlockMatmul.multiply(kn, dPad, m, gradScores, 0, 1, KEY_BLOCK, queries, 0, dPad, gkBlock, 0, dPad, true);
-            BlockMatmul.multiply(m, dPad, kn, gradScores, 0, KEY_BLOCK, 1, keys, 0, dPad, gqBlock, 0, dPad, false);
-            for (int r = 0; r < m; r++) {
-                AttentionBlocks.addInto(gqBlock, r * dPad, gq, gqOff + (i0 + r) * d, d);
+            // gv += P^T gOut and gk += dS^T q (the transposes are read in place).
+            if (alignedDv) {
+                BlockMatmul.multiply(kn, dv, m, probs, 0, 1, KEY_BLOCK, gOut, gOff, dv, gvBlock, 0, dv, true);
+            } else {
+                AttentionBlocks.copyRowsPadded(gOut, gOff, m, dv, gradOut, dvPad);
+                BlockMatmul.multiply(kn, dvPad, m, probs, 0, 1, KEY_BLOCK, gradOut, 0, dvPad, gvBlock, 0, dvPad, true);
+            }
+            if (alignedD) {
+                BlockMatmul.multiply(kn, d, m, gradScores, 0, 1, KEY_BLOCK, q, qOff, d, gkBlock, 0, d, true);
+                // gq += dS k, straight into the caller's rows.
+                BlockMatmul.multiply(m, d, kn, gradScores, 0, KEY_BLOCK, 1, k, keyOff, d,
+                        gq, gqOff + i0 * d, d, true);
+            } else {
+                AttentionBlocks.copyRowsPadded(q, qOff, m, d, queries, dPad);
+                BlockMatmul.multiply(kn, dPad, m, gradScores, 0, 1, KEY_BLOCK, queries, 0, dPad, gkBlock, 0, dPad, true);
+                BlockMatmul.multiply(m, dPad, kn, gradScores, 0, KEY_BLOCK, 1, keys, 0, dPad, gqBlock, 0, dPad, false);
+                for (int r = 0; r < m; r++) {
+                    AttentionBlocks.addInto(gqBlock, r * dPad, gq, gqOff + (i0 + r) * d, d);
+                }
             }
         }
         for (int j = 0; j < kn; j++) {

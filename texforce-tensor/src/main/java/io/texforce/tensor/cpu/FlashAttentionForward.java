@@ -16,14 +16,14 @@ final class FlashAttentionForward {
     static final int KEY_BLOCK = 64;
     private static final VectorSpecies<Float> F = BlockMatmul.F;
 
-    private final float[] q, k, v;
+    private final float[] q, keysT, v;
     private final int nq, nk, d, dv, dvPad;
     private final float scale;
     private final boolean causal;
 
-    /** Key block transposed [d][KEY_BLOCK], so score rows come out as SIMD-friendly rows. */
-    private final float[] keysT;
-    /** Value block [KEY_BLOCK][dvPad], zero-padded to the SIMD width. */
+    /** The query block times scale [QUERY_BLOCK][d], so scores come out already scaled. */
+    private final float[] queries;
+    /** Value block [KEY_BLOCK][dvPad], zero-padded to the SIMD width; unused when dv is already a multiple. */
     private final float[] values;
     /** Scores, then probabilities, [QUERY_BLOCK][KEY_BLOCK]. */
     private final float[] scores = new float[QUERY_BLOCK * KEY_BLOCK];
@@ -32,10 +32,11 @@ final class FlashAttentionForward {
     private final float[] rowMax = new float[QUERY_BLOCK];
     private final float[] rowSum = new float[QUERY_BLOCK];
 
-    FlashAttentionForward(float[] q, float[] k, float[] v, int nq, int nk, int d, int dv, float scale,
+    /** {@code keysT} holds the key blocks as built by {@link AttentionBlocks#transposedKeyBlocks}. */
+    FlashAttentionForward(float[] q, float[] keysT, float[] v, int nq, int nk, int d, int dv, float scale,
                           boolean causal) {
         this.q = q;
-        this.k = k;
+        this.keysT = keysT;
         this.v = v;
         this.nq = nq;
         this.nk = nk;
@@ -44,8 +45,8 @@ final class FlashAttentionForward {
         this.dvPad = BlockMatmul.padded(dv);
         this.scale = scale;
         this.causal = causal;
-        this.keysT = new float[d * KEY_BLOCK];
-        this.values = new float[KEY_BLOCK * dvPad];
+        this.queries = new float[QUERY_BLOCK * d];
+        this.values = dvPad == dv ? null : new float[KEY_BLOCK * dvPad];
         this.acc = new float[QUERY_BLOCK * dvPad];
     }
 
@@ -54,18 +55,24 @@ final class FlashAttentionForward {
         Arrays.fill(acc, 0, m * dvPad, 0f);
         Arrays.fill(rowMax, 0, m, Float.NEGATIVE_INFINITY);
         Arrays.fill(rowSum, 0, m, 0f);
+        AttentionBlocks.scaleInto(q, (h * nq + i0) * d, scale, queries, 0, m * d);
+        int keyBlocks = Math.ceilDiv(nk, KEY_BLOCK);
         int keyEnd = causal ? Math.min(nk, i0 + m) : nk;
         for (int j0 = 0; j0 < keyEnd; j0 += KEY_BLOCK) {
             int kn = Math.min(KEY_BLOCK, keyEnd - j0), width = BlockMatmul.padded(kn);
-            AttentionBlocks.transposeRows(k, (h * nk + j0) * d, kn, d, keysT, KEY_BLOCK, width);
-            BlockMatmul.multiply(m, width, d, q, (h * nq + i0) * d, d, 1, keysT, 0, KEY_BLOCK,
-                    scores, 0, KEY_BLOCK, false);
+            int panel = (h * keyBlocks + j0 / KEY_BLOCK) * d * KEY_BLOCK;
+            BlockMatmul.multiply(m, width, d, queries, 0, d, 1, keysT, panel, KEY_BLOCK, scores, 0, KEY_BLOCK, false);
             for (int r = 0; r < m; r++) {
                 int visible = causal ? Math.min(kn, i0 + r + 1 - j0) : kn;
                 updateRow(r, visible, kn, width);
             }
-            AttentionBlocks.copyRowsPadded(v, (h * nk + j0) * dv, kn, dv, values, dvPad);
-            BlockMatmul.multiply(m, dvPad, kn, scores, 0, KEY_BLOCK, 1, values, 0, dvPad, acc, 0, dvPad, true);
+            if (values == null) {
+                BlockMatmul.multiply(m, dv, kn, scores, 0, KEY_BLOCK, 1, v, (h * nk + j0) * dv, dv,
+                        acc, 0, dvPad, true);
+            } else {
+                AttentionBlocks.copyRowsPadded(v, (h * nk + j0) * dv, kn, dv, values, dvPad);
+                BlockMatmul.multiply(m, dvPad, kn, scores, 0, KEY_BLOCK, 1, values, 0, dvPad, acc, 0, dvPad, true);
+            }
         }
         for (int r = 0; r < m; r++) {
             int row = h * nq + i0 + r;
@@ -90,24 +97,29 @@ final class FlashAttentionForward {
             Arrays.fill(scores, so, so + kn, 0f);
             return;
         }
-        Arrays.fill(scores, so + visible, so + width, Float.NEGATIVE_INFINITY);
-        var maxV = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        for (int j = 0; j < width; j += F.length()) {
-            maxV = maxV.max(FloatVector.fromArray(F, scores, so + j).mul(scale));
+        if (visible < width) {
+            Arrays.fill(scores, so + visible, so + width, Float.NEGATIVE_INFINITY);
+        }
+        var maxV = FloatVector.fromArray(F, scores, so);
+        for (int j = F.length(); j < width; j += F.length()) {
+            maxV = maxV.max(FloatVector.fromArray(F, scores, so + j));
         }
         float previous = rowMax[r];
         float max = Math.max(previous, maxV.reduceLanes(VectorOperators.MAX));
         var sumV = FloatVector.zero(F);
         for (int j = 0; j < width; j += F.length()) {
-            var p = FloatVector.fromArray(F, scores, so + j).fma(scale, -max).lanewise(VectorOperators.EXP);
+            var p = FloatVector.fromArray(F, scores, so + j).sub(max).lanewise(VectorOperators.EXP);
             p.intoArray(scores, so + j);
             sumV = sumV.add(p);
         }
-        float correction = (float) Math.exp(previous - max);
-        rowSum[r] = rowSum[r] * correction + sumV.reduceLanes(VectorOperators.ADD);
+        float blockSum = sumV.reduceLanes(VectorOperators.ADD);
         rowMax[r] = max;
-        if (correction != 1f) {
-            AttentionBlocks.scaleInto(acc, r * dvPad, correction, acc, r * dvPad, dvPad);
+        if (previous == max) {
+            rowSum[r] += blockSum;
+            return;
         }
+        float correction = (float) Math.exp(previous - max);
+        rowSum[r] = rowSum[r] * correction + blockSum;
+        AttentionBlocks.scaleInto(acc, r * dvPad, correction, acc, r * dvPad, dvPad);
     }
 }
