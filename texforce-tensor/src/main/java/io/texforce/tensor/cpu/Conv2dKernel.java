@@ -36,7 +36,7 @@ public final class Conv2dKernel {
         if (g.isPointwise()) {
             Gemm.sgemmBatched(n, false, false, o, g.outPlane, c, weight, 0, c, 0,
                     x, 0, g.inPlane, c * g.inPlane, y, 0, g.outPlane, o * g.outPlane, false);
-        } else {
+        } else if (n > 0) {
             float[] col = new float[g.tiling().columnFloats(g)];
             g.tiling().forEachStep(g, (b0, nb, r0, rows) -> {
                 int cols = rows * g.ow;
@@ -72,6 +72,9 @@ public final class Conv2dKernel {
             return;
         }
         Arrays.fill(gx, 0, n * c * g.inPlane, 0f);
+        if (n == 0) {
+            return;
+        }
         float[] col = new float[g.tiling().columnFloats(g)];
         g.tiling().forEachStep(g, (b0, nb, r0, rows) -> {
             int cols = rows * g.ow;
@@ -90,23 +93,21 @@ public final class Conv2dKernel {
         g.require("gy", gy, n * o * g.outPlane);
         g.require("x", x, n * c * g.inPlane);
         g.require("gw", gw, o * g.kdim);
-        if (n == 0) {
-            Arrays.fill(gw, 0, o * g.kdim, 0f);
-        } else if (g.isPointwise()) {
+        // Every image (and every row band) adds its share into gw, so it starts from zero.
+        Arrays.fill(gw, 0, o * g.kdim, 0f);
+        if (g.isPointwise()) {
             for (int b = 0; b < n; b++) {
                 Gemm.sgemm(false, true, o, c, g.inPlane, gy, b * o * g.outPlane, g.outPlane,
-                        x, b * c * g.inPlane, g.inPlane, gw, 0, c, b > 0);
+                        x, b * c * g.inPlane, g.inPlane, gw, 0, c, true);
             }
-        } else {
+        } else if (n > 0) {
             float[] col = new float[g.tiling().columnFloats(g)];
-            boolean[] started = {false};
             g.tiling().forEachStep(g, (b0, nb, r0, rows) -> {
                 int cols = rows * g.ow;
                 g.im2col(x, b0, nb, r0, rows, col);
                 for (int i = 0; i < nb; i++) {
                     Gemm.sgemm(false, true, o, g.kdim, cols, gy, (b0 + i) * o * g.outPlane + r0 * g.ow, g.outPlane,
-                            col, i * g.kdim * cols, cols, gw, 0, g.kdim, started[0]);
-                    started[0] = true;
+                            col, i * g.kdim * cols, cols, gw, 0, g.kdim, true);
                 }
             });
         }

@@ -27,6 +27,7 @@ class Conv2dKernelTest {
             "2, 3, 6, 5, 2, 2, 3, 2, 1, true",
             "4, 9, 10, 10, 16, 3, 3, 1, 1, true",
             "1, 1, 1, 1, 1, 1, 1, 1, 0, true",
+            "0, 3, 5, 5, 4, 3, 3, 1, 1, true",
     })
     void matchesReferenceOnAllPasses(int n, int c, int h, int w, int o, int kh, int kw, int stride, int pad,
                                      boolean withBias) {
