@@ -9,7 +9,8 @@ import java.util.Arrays;
  * <p>All three passes are lowered to {@link Gemm}: a 1x1 stride-1 unpadded convolution is a plain matrix product
  * per image; anything else goes through an im2col buffer of shape [c*kh*kw, output pixels]. That buffer is built
  * for several whole images at a time when they are small, and for bands of output rows of one image when they are
- * large, so its size stays below {@link #COLUMN_BUDGET} floats whatever the input.
+ * large, so its size stays within {@link #COLUMN_BUDGET} floats whatever the input (or one output row's patches,
+ * if even that is larger).
  */
 public final class Conv2dKernel {
     /** Largest im2col buffer, in floats (16 MiB): enough for long GEMM panels, small next to SD activations. */
