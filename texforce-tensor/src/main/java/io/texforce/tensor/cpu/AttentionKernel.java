@@ -1,9 +1,18 @@
 package io.texforce.tensor.cpu;
 
+import static io.texforce.tensor.cpu.FlashAttentionForward.KEY_BLOCK;
+import static io.texforce.tensor.cpu.FlashAttentionForward.QUERY_BLOCK;
+
+import java.util.Arrays;
+
 /**
  * Scaled dot-product attention over {@code bh} independent heads: q [bh, nq, d], k [bh, nk, d], v [bh, nk, dv],
  * out [bh, nq, dv]. {@code lse[bh, nq]} receives the log-sum-exp of each row of scaled scores, which is all the
  * backward pass needs to rebuild the probabilities. With {@code causal}, query i sees keys j <= i.
+ *
+ * <p>Both passes are blocked in the FlashAttention manner ({@link FlashAttentionForward},
+ * {@link FlashAttentionBackward}): memory beyond the inputs and outputs is a few small blocks per thread, never an
+ * [nq, nk] score matrix.
  */
 public final class AttentionKernel {
     private AttentionKernel() {
@@ -11,33 +20,19 @@ public final class AttentionKernel {
 
     public static void forward(float[] q, float[] k, float[] v, int bh, int nq, int nk, int d, int dv,
                                float scale, boolean causal, float[] out, float[] lse) {
-        Parallel.forRange(bh * nq, 16, (lo, hi) -> {
-            float[] s = new float[nk];
-            for (int r = lo; r < hi; r++) {
-                int h = r / nq, i = r % nq;
-                int qo = r * d;
-                int kv = causal ? Math.min(nk, i + 1) : nk;
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < kv; j++) {
-                    int ko = (h * nk + j) * d;
-                    float dot = 0f;
-                    for (int p = 0; p < d; p++) dot += q[qo + p] * k[ko + p];
-                    s[j] = dot * scale;
-                    max = Math.max(max, s[j]);
-                }
-                float sum = 0f;
-                for (int j = 0; j < kv; j++) {
-                    s[j] = (float) Math.exp(s[j] - max);
-                    sum += s[j];
-                }
-                int oo = r * dv;
-                for (int p = 0; p < dv; p++) out[oo + p] = 0f;
-                for (int j = 0; j < kv; j++) {
-                    float pj = s[j] / sum;
-                    int vo = (h * nk + j) * dv;
-                    for (int p = 0; p < dv; p++) out[oo + p] += pj * v[vo + p];
-                }
-                lse[r] = max + (float) Math.log(sum);
+        requireShapes(bh, nq, nk, d, dv);
+        require("q", q, bh, nq, d);
+        require("k", k, bh, nk, d);
+        require("v", v, bh, nk, dv);
+        require("out", out, bh, nq, dv);
+        require("lse", lse, bh, nq, 1);
+        int queryBlocks = Math.ceilDiv(nq, QUERY_BLOCK);
+        float[] keysT = AttentionBlocks.transposedKeyBlocks(k, bh, nk, d, KEY_BLOCK);
+        Parallel.forRange(bh * queryBlocks, 1, (lo, hi) -> {
+            var worker = new FlashAttentionForward(q, keysT, v, nq, nk, d, dv, scale, causal);
+            for (int t = lo; t < hi; t++) {
+                int h = t / queryBlocks, i0 = t % queryBlocks * QUERY_BLOCK;
+                worker.run(h, i0, Math.min(QUERY_BLOCK, nq - i0), out, lse);
             }
         });
     }
@@ -46,36 +41,71 @@ public final class AttentionKernel {
     public static void backward(float[] q, float[] k, float[] v, float[] out, float[] gOut, float[] lse,
                                 int bh, int nq, int nk, int d, int dv, float scale, boolean causal,
                                 float[] gq, float[] gk, float[] gv) {
-        Parallel.forRange(bh, 1, (lo, hi) -> {
-            float[] p = new float[nk];
-            for (int h = lo; h < hi; h++) {
-                java.util.Arrays.fill(gk, h * nk * d, (h + 1) * nk * d, 0f);
-                java.util.Arrays.fill(gv, h * nk * dv, (h + 1) * nk * dv, 0f);
-                for (int i = 0; i < nq; i++) {
-                    int r = h * nq + i;
-                    int qo = r * d, oo = r * dv;
-                    int kv = causal ? Math.min(nk, i + 1) : nk;
-                    float delta = 0f;
-                    for (int t = 0; t < dv; t++) delta += gOut[oo + t] * out[oo + t];
-                    for (int t = 0; t < d; t++) gq[qo + t] = 0f;
-                    for (int j = 0; j < kv; j++) {
-                        int ko = (h * nk + j) * d, vo = (h * nk + j) * dv;
-                        float dot = 0f;
-                        for (int t = 0; t < d; t++) dot += q[qo + t] * k[ko + t];
-                        float pj = (float) Math.exp(dot * scale - lse[r]);
-                        float dp = 0f;
-                        for (int t = 0; t < dv; t++) {
-                            dp += gOut[oo + t] * v[vo + t];
-                            gv[vo + t] += pj * gOut[oo + t];
-                        }
-                        float ds = pj * (dp - delta) * scale;
-                        for (int t = 0; t < d; t++) {
-                            gq[qo + t] += ds * k[ko + t];
-                            gk[ko + t] += ds * q[qo + t];
-                        }
-                    }
+        requireShapes(bh, nq, nk, d, dv);
+        require("q", q, bh, nq, d);
+        require("k", k, bh, nk, d);
+        require("v", v, bh, nk, dv);
+        require("out", out, bh, nq, dv);
+        require("gOut", gOut, bh, nq, dv);
+        require("lse", lse, bh, nq, 1);
+        require("gq", gq, bh, nq, d);
+        require("gk", gk, bh, nk, d);
+        require("gv", gv, bh, nk, dv);
+        float[] delta = new float[bh * nq];
+        Parallel.forRange(bh * nq, Math.max(1, 4096 / Math.max(1, dv)), (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                delta[r] = (float) VectorSums.dot(gOut, r * dv, out, r * dv, dv);
+            }
+        });
+        int keyBlocks = Math.ceilDiv(nk, KEY_BLOCK);
+        if (keyBlocks == 0) {
+            Arrays.fill(gq, 0, bh * nq * d, 0f);
+            return;
+        }
+        // Each task owns a run of key blocks of one head and is the only writer of their gk/gv rows. Heads alone
+        // usually give enough tasks; with fewer heads than threads the key blocks of a head are split too, and
+        // every split after the first adds its query gradients into a private buffer that is summed at the end.
+        int splits = Math.min(keyBlocks, Math.max(1, Math.ceilDiv(2 * Parallel.threads(), bh)));
+        int headFloats = nq * d;
+        float[][] gqParts = new float[splits][];
+        gqParts[0] = gq;
+        for (int s = 1; s < splits; s++) {
+            gqParts[s] = new float[bh * headFloats];
+        }
+        Parallel.forRange(bh * splits, 1, (lo, hi) -> {
+            var worker = new FlashAttentionBackward(q, k, v, gOut, lse, delta, nq, nk, d, dv, scale, causal);
+            for (int t = lo; t < hi; t++) {
+                int h = t / splits, s = t % splits;
+                float[] target = gqParts[s];
+                Arrays.fill(target, h * headFloats, (h + 1) * headFloats, 0f);
+                for (int kb = s * keyBlocks / splits; kb < (s + 1) * keyBlocks / splits; kb++) {
+                    int j0 = kb * KEY_BLOCK;
+                    worker.run(h, j0, Math.min(KEY_BLOCK, nk - j0), target, h * headFloats, gk, gv);
                 }
             }
         });
+        if (splits > 1) {
+            int total = bh * headFloats;
+            Parallel.forRange(total, 16384, (lo, hi) -> {
+                for (int s = 1; s < splits; s++) {
+                    AttentionBlocks.addInto(gqParts[s], lo, gq, lo, hi - lo);
+                }
+            });
+        }
+    }
+
+    private static void requireShapes(int bh, int nq, int nk, int d, int dv) {
+        if (bh < 0 || nq < 0 || nk < 0 || d <= 0 || dv <= 0) {
+            throw new IllegalArgumentException("attention: invalid shape bh=" + bh + " nq=" + nq + " nk=" + nk
+                    + " d=" + d + " dv=" + dv);
+        }
+    }
+
+    private static void require(String name, float[] a, int bh, int rows, int cols) {
+        long need = (long) bh * rows * cols;
+        if (a.length < need) {
+            throw new IllegalArgumentException("attention: " + name + " has " + a.length + " floats, needs " + need
+                    + " for [" + bh + ", " + rows + ", " + cols + "]");
+        }
     }
 }

@@ -1,10 +1,17 @@
 package io.texforce.tensor.cpu;
 
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
- * Normalisation kernels. Statistics are accumulated in double so that large groups (320 channels x 4096 pixels)
- * keep float32 parity with PyTorch.
+ * Normalisation kernels. Statistics are accumulated in double (via {@link VectorSums}) so that large groups
+ * (320 channels x 4096 pixels) keep float32 parity with PyTorch; the elementwise passes are SIMD.
  */
 public final class NormKernels {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+
     private NormKernels() {
     }
 
@@ -14,26 +21,21 @@ public final class NormKernels {
      */
     public static void groupNorm(float[] x, int n, int c, int spatial, int groups, float[] gamma, float[] beta,
                                  float eps, float[] y, float[] mean, float[] rstd) {
+        requireGroups(c, groups);
         int cpg = c / groups;
         Parallel.forRange(n * groups, 1, (lo, hi) -> {
             for (int ng = lo; ng < hi; ng++) {
-                int b = ng / groups, g = ng % groups;
-                int off = (b * c + g * cpg) * spatial, len = cpg * spatial;
-                double s = 0, ss = 0;
-                for (int i = 0; i < len; i++) s += x[off + i];
-                double mu = s / len;
-                for (int i = 0; i < len; i++) {
-                    double dlt = x[off + i] - mu;
-                    ss += dlt * dlt;
-                }
-                float rs = (float) (1.0 / Math.sqrt(ss / len + eps));
-                mean[ng] = (float) mu;
+                int g = ng % groups;
+                int off = ng * cpg * spatial, len = cpg * spatial;
+                float mu = (float) (VectorSums.sum(x, off, len) / len);
+                float rs = (float) (1.0 / Math.sqrt(VectorSums.sumSquaredDeviation(x, off, len, mu) / len + eps));
+                mean[ng] = mu;
                 rstd[ng] = rs;
                 for (int cc = 0; cc < cpg; cc++) {
                     int ch = g * cpg + cc;
-                    float ga = gamma == null ? 1f : gamma[ch], be = beta == null ? 0f : beta[ch];
-                    int co = off + cc * spatial;
-                    for (int i = 0; i < spatial; i++) y[co + i] = (float) ((x[co + i] - mu) * rs) * ga + be;
+                    float scale = rs * (gamma == null ? 1f : gamma[ch]);
+                    float shift = beta == null ? 0f : beta[ch];
+                    affine(x, y, off + cc * spatial, spatial, mu, scale, shift);
                 }
             }
         });
@@ -43,72 +45,69 @@ public final class NormKernels {
     public static void groupNormBackward(float[] gy, float[] x, float[] mean, float[] rstd, float[] gamma,
                                          int n, int c, int spatial, int groups,
                                          float[] gx, float[] gGamma, float[] gBeta) {
+        requireGroups(c, groups);
         int cpg = c / groups;
+        // Per (sample, channel): sum(gy) and sum(gy * (x - mean)); both the input and the affine gradients are
+        // linear combinations of these, so the data is read once for statistics and once to write gx.
+        double[] sumGy = new double[n * c], sumGyX = new double[n * c];
+        Parallel.forRange(n * c, Math.max(1, 8192 / Math.max(1, spatial)), (lo, hi) -> {
+            for (int p = lo; p < hi; p++) {
+                int ng = p / c * groups + p % c / cpg;
+                sumGy[p] = VectorSums.sum(gy, p * spatial, spatial);
+                sumGyX[p] = VectorSums.dotCentered(gy, p * spatial, x, p * spatial, spatial, mean[ng]);
+            }
+        });
+        double len = (double) cpg * spatial;
         Parallel.forRange(n * groups, 1, (lo, hi) -> {
             for (int ng = lo; ng < hi; ng++) {
                 int b = ng / groups, g = ng % groups;
-                int off = (b * c + g * cpg) * spatial, len = cpg * spatial;
-                float mu = mean[ng], rs = rstd[ng];
+                double rs = rstd[ng];
                 double sumG = 0, sumGx = 0;
-                for (int cc = 0; cc < cpg; cc++) {
-                    float ga = gamma == null ? 1f : gamma[g * cpg + cc];
-                    int co = off + cc * spatial;
-                    for (int i = 0; i < spatial; i++) {
-                        double gh = gy[co + i] * ga;
-                        sumG += gh;
-                        sumGx += gh * (x[co + i] - mu) * rs;
-                    }
+                for (int ch = g * cpg; ch < (g + 1) * cpg; ch++) {
+                    double ga = gamma == null ? 1 : gamma[ch];
+                    sumG += ga * sumGy[b * c + ch];
+                    sumGx += ga * sumGyX[b * c + ch] * rs;
                 }
-                double mG = sumG / len, mGx = sumGx / len;
-                for (int cc = 0; cc < cpg; cc++) {
-                    float ga = gamma == null ? 1f : gamma[g * cpg + cc];
-                    int co = off + cc * spatial;
-                    for (int i = 0; i < spatial; i++) {
-                        double xh = (x[co + i] - mu) * rs;
-                        gx[co + i] = (float) (rs * (gy[co + i] * ga - mG - xh * mGx));
-                    }
+                // gx = rs * (gy*gamma - mean(gy*gamma) - xhat * mean(gy*gamma*xhat)), expanded per channel.
+                float slopeX = (float) (-rs * rs * sumGx / len), offset = (float) (-rs * sumG / len);
+                for (int ch = g * cpg; ch < (g + 1) * cpg; ch++) {
+                    float slopeG = (float) (rs * (gamma == null ? 1 : gamma[ch]));
+                    inputGradient(gy, x, gx, (b * c + ch) * spatial, spatial, mean[ng], slopeG, slopeX, offset);
                 }
             }
         });
-        if (gGamma != null || gBeta != null) {
-            Parallel.forRange(c, 8, (lo, hi) -> {
-                for (int ch = lo; ch < hi; ch++) {
-                    int g = ch / cpg;
-                    double sg = 0, sb = 0;
-                    for (int b = 0; b < n; b++) {
-                        int co = (b * c + ch) * spatial;
-                        float mu = mean[b * groups + g], rs = rstd[b * groups + g];
-                        for (int i = 0; i < spatial; i++) {
-                            sb += gy[co + i];
-                            sg += gy[co + i] * (x[co + i] - mu) * rs;
-                        }
-                    }
-                    if (gGamma != null) gGamma[ch] = (float) sg;
-                    if (gBeta != null) gBeta[ch] = (float) sb;
-                }
-            });
+        for (int ch = 0; ch < c; ch++) {
+            double sg = 0, sb = 0;
+            for (int b = 0; b < n; b++) {
+                sg += sumGyX[b * c + ch] * rstd[b * groups + ch / cpg];
+                sb += sumGy[b * c + ch];
+            }
+            if (gGamma != null) gGamma[ch] = (float) sg;
+            if (gBeta != null) gBeta[ch] = (float) sb;
         }
     }
 
     /** Layer norm over the last dimension of x [rows, cols]; mean/rstd receive [rows]. */
     public static void layerNorm(float[] x, int rows, int cols, float[] gamma, float[] beta, float eps,
                                  float[] y, float[] mean, float[] rstd) {
-        Parallel.forRange(rows, 32, (lo, hi) -> {
+        float[] ga = gamma != null ? gamma : filled(cols, 1f);
+        float[] be = beta != null ? beta : filled(cols, 0f);
+        int bound = F.loopBound(cols);
+        Parallel.forRange(rows, Math.max(1, 16384 / Math.max(1, cols)), (lo, hi) -> {
             for (int r = lo; r < hi; r++) {
                 int off = r * cols;
-                double s = 0, ss = 0;
-                for (int i = 0; i < cols; i++) s += x[off + i];
-                double mu = s / cols;
-                for (int i = 0; i < cols; i++) {
-                    double dlt = x[off + i] - mu;
-                    ss += dlt * dlt;
-                }
-                float rs = (float) (1.0 / Math.sqrt(ss / cols + eps));
-                mean[r] = (float) mu;
+                float mu = (float) (VectorSums.sum(x, off, cols) / cols);
+                float rs = (float) (1.0 / Math.sqrt(VectorSums.sumSquaredDeviation(x, off, cols, mu) / cols + eps));
+                mean[r] = mu;
                 rstd[r] = rs;
-                for (int i = 0; i < cols; i++) {
-                    float v = (float) ((x[off + i] - mu) * rs);
-                    y[off + i] = v * (gamma == null ? 1f : gamma[i]) + (beta == null ? 0f : beta[i]);
+                var muV = FloatVector.broadcast(F, mu);
+                int i = 0;
+                for (; i < bound; i += F.length()) {
+                    var xh = FloatVector.fromArray(F, x, off + i).sub(muV).mul(rs);
+                    xh.fma(FloatVector.fromArray(F, ga, i), FloatVector.fromArray(F, be, i)).intoArray(y, off + i);
+                }
+                for (; i < cols; i++) {
+                    y[off + i] = (x[off + i] - mu) * rs * ga[i] + be[i];
                 }
             }
         });
@@ -117,68 +116,174 @@ public final class NormKernels {
     /** Gradients of layer norm; gGamma/gBeta (may be null) are overwritten. */
     public static void layerNormBackward(float[] gy, float[] x, float[] mean, float[] rstd, float[] gamma,
                                          int rows, int cols, float[] gx, float[] gGamma, float[] gBeta) {
-        Parallel.forRange(rows, 32, (lo, hi) -> {
+        float[] ga = gamma != null ? gamma : filled(cols, 1f);
+        int bound = F.loopBound(cols);
+        Parallel.forRange(rows, Math.max(1, 8192 / Math.max(1, cols)), (lo, hi) -> {
+            float[] gh = new float[cols];
             for (int r = lo; r < hi; r++) {
                 int off = r * cols;
-                float mu = mean[r], rs = rstd[r];
-                double sumG = 0, sumGx = 0;
-                for (int i = 0; i < cols; i++) {
-                    double gh = gy[off + i] * (gamma == null ? 1f : gamma[i]);
-                    sumG += gh;
-                    sumGx += gh * (x[off + i] - mu) * rs;
+                float mu = mean[r];
+                double rs = rstd[r];
+                int i = 0;
+                for (; i < bound; i += F.length()) {
+                    FloatVector.fromArray(F, gy, off + i).mul(FloatVector.fromArray(F, ga, i)).intoArray(gh, i);
                 }
-                double mG = sumG / cols, mGx = sumGx / cols;
-                for (int i = 0; i < cols; i++) {
-                    double xh = (x[off + i] - mu) * rs;
-                    double gh = gy[off + i] * (gamma == null ? 1f : gamma[i]);
-                    gx[off + i] = (float) (rs * (gh - mG - xh * mGx));
+                for (; i < cols; i++) {
+                    gh[i] = gy[off + i] * ga[i];
+                }
+                double sumG = VectorSums.sum(gh, 0, cols);
+                double sumGx = VectorSums.dotCentered(gh, 0, x, off, cols, mu) * rs;
+                float slopeX = (float) (-rs * rs * sumGx / cols), offset = (float) (-rs * sumG / cols);
+                float slopeG = (float) rs;
+                var muV = FloatVector.broadcast(F, mu);
+                for (i = 0; i < bound; i += F.length()) {
+                    var xc = FloatVector.fromArray(F, x, off + i).sub(muV);
+                    FloatVector.fromArray(F, gh, i).mul(slopeG).add(xc.mul(slopeX)).add(offset).intoArray(gx, off + i);
+                }
+                for (; i < cols; i++) {
+                    gx[off + i] = gh[i] * slopeG + (x[off + i] - mu) * slopeX + offset;
                 }
             }
         });
         if (gGamma != null || gBeta != null) {
-            Parallel.forRange(cols, 64, (lo, hi) -> {
-                for (int i = lo; i < hi; i++) {
-                    double sg = 0, sb = 0;
-                    for (int r = 0; r < rows; r++) {
-                        float g = gy[r * cols + i];
-                        sb += g;
-                        sg += g * (x[r * cols + i] - mean[r]) * rstd[r];
-                    }
-                    if (gGamma != null) gGamma[i] = (float) sg;
-                    if (gBeta != null) gBeta[i] = (float) sb;
-                }
-            });
+            affineGradients(gy, x, mean, rstd, rows, cols, gGamma, gBeta);
         }
     }
 
     /** Softmax over the last dimension of x [rows, cols]. */
     public static void softmax(float[] x, int rows, int cols, float[] y) {
-        Parallel.forRange(rows, 32, (lo, hi) -> {
+        int bound = F.loopBound(cols);
+        Parallel.forRange(rows, Math.max(1, 8192 / Math.max(1, cols)), (lo, hi) -> {
             for (int r = lo; r < hi; r++) {
                 int off = r * cols;
-                float max = Float.NEGATIVE_INFINITY;
-                for (int i = 0; i < cols; i++) max = Math.max(max, x[off + i]);
-                double sum = 0;
-                for (int i = 0; i < cols; i++) {
-                    float e = (float) Math.exp(x[off + i] - max);
-                    y[off + i] = e;
-                    sum += e;
+                var maxV = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+                int i = 0;
+                for (; i < bound; i += F.length()) {
+                    maxV = maxV.max(FloatVector.fromArray(F, x, off + i));
                 }
-                float inv = (float) (1.0 / sum);
-                for (int i = 0; i < cols; i++) y[off + i] *= inv;
+                float max = maxV.reduceLanes(VectorOperators.MAX);
+                for (; i < cols; i++) {
+                    max = Math.max(max, x[off + i]);
+                }
+                for (i = 0; i < bound; i += F.length()) {
+                    FloatVector.fromArray(F, x, off + i).sub(max).lanewise(VectorOperators.EXP).intoArray(y, off + i);
+                }
+                for (; i < cols; i++) {
+                    y[off + i] = (float) Math.exp(x[off + i] - max);
+                }
+                float inv = (float) (1.0 / VectorSums.sum(y, off, cols));
+                for (i = 0; i < bound; i += F.length()) {
+                    FloatVector.fromArray(F, y, off + i).mul(inv).intoArray(y, off + i);
+                }
+                for (; i < cols; i++) {
+                    y[off + i] *= inv;
+                }
             }
         });
     }
 
     /** gx = y * (gy - sum(gy * y)) per row. */
     public static void softmaxBackward(float[] gy, float[] y, int rows, int cols, float[] gx) {
-        Parallel.forRange(rows, 32, (lo, hi) -> {
+        int bound = F.loopBound(cols);
+        Parallel.forRange(rows, Math.max(1, 8192 / Math.max(1, cols)), (lo, hi) -> {
             for (int r = lo; r < hi; r++) {
                 int off = r * cols;
-                double dot = 0;
-                for (int i = 0; i < cols; i++) dot += gy[off + i] * y[off + i];
-                for (int i = 0; i < cols; i++) gx[off + i] = (float) (y[off + i] * (gy[off + i] - dot));
+                float dot = (float) VectorSums.dot(gy, off, y, off, cols);
+                int i = 0;
+                for (; i < bound; i += F.length()) {
+                    var yv = FloatVector.fromArray(F, y, off + i);
+                    FloatVector.fromArray(F, gy, off + i).sub(dot).mul(yv).intoArray(gx, off + i);
+                }
+                for (; i < cols; i++) {
+                    gx[off + i] = y[off + i] * (gy[off + i] - dot);
+                }
             }
         });
+    }
+
+    /** y = (x - mu) * scale + shift over [off, off+len). */
+    private static void affine(float[] x, float[] y, int off, int len, float mu, float scale, float shift) {
+        var muV = FloatVector.broadcast(F, mu);
+        int bound = F.loopBound(len), i = 0;
+        for (; i < bound; i += F.length()) {
+            FloatVector.fromArray(F, x, off + i).sub(muV).fma(scale, shift).intoArray(y, off + i);
+        }
+        for (; i < len; i++) {
+            y[off + i] = (x[off + i] - mu) * scale + shift;
+        }
+    }
+
+    /** gx = gy * slopeG + (x - mu) * slopeX + offset over [off, off+len). */
+    private static void inputGradient(float[] gy, float[] x, float[] gx, int off, int len, float mu,
+                                      float slopeG, float slopeX, float offset) {
+        var muV = FloatVector.broadcast(F, mu);
+        int bound = F.loopBound(len), i = 0;
+        for (; i < bound; i += F.length()) {
+            var xc = FloatVector.fromArray(F, x, off + i).sub(muV);
+            FloatVector.fromArray(F, gy, off + i).mul(slopeG).add(xc.mul(slopeX)).add(offset).intoArray(gx, off + i);
+        }
+        for (; i < len; i++) {
+            gx[off + i] = gy[off + i] * slopeG + (x[off + i] - mu) * slopeX + offset;
+        }
+    }
+
+    /**
+     * Column sums gGamma[j] = sum_r gy * xhat and gBeta[j] = sum_r gy for layer norm. Each task owns a band of
+     * columns and walks the rows in order (cache friendly); float partials over {@code ROWS_PER_FLUSH} rows are
+     * flushed into double totals.
+     */
+    private static void affineGradients(float[] gy, float[] x, float[] mean, float[] rstd, int rows, int cols,
+                                        float[] gGamma, float[] gBeta) {
+        final int band = 16 * F.length(), rowsPerFlush = 16;
+        int bands = Math.ceilDiv(cols, band);
+        Parallel.forRange(bands, 1, (lo, hi) -> {
+            float[] pg = new float[band], pb = new float[band];
+            double[] sg = new double[band], sb = new double[band];
+            for (int bi = lo; bi < hi; bi++) {
+                int c0 = bi * band, width = Math.min(band, cols - c0), vecEnd = F.loopBound(width);
+                Arrays.fill(sg, 0);
+                Arrays.fill(sb, 0);
+                for (int r0 = 0; r0 < rows; r0 += rowsPerFlush) {
+                    Arrays.fill(pg, 0f);
+                    Arrays.fill(pb, 0f);
+                    for (int r = r0; r < Math.min(rows, r0 + rowsPerFlush); r++) {
+                        int off = r * cols + c0;
+                        float mu = mean[r], rs = rstd[r];
+                        int j = 0;
+                        for (; j < vecEnd; j += F.length()) {
+                            var g = FloatVector.fromArray(F, gy, off + j);
+                            var xh = FloatVector.fromArray(F, x, off + j).sub(mu).mul(rs);
+                            FloatVector.fromArray(F, pb, j).add(g).intoArray(pb, j);
+                            g.fma(xh, FloatVector.fromArray(F, pg, j)).intoArray(pg, j);
+                        }
+                        for (; j < width; j++) {
+                            pb[j] += gy[off + j];
+                            pg[j] += gy[off + j] * (x[off + j] - mu) * rs;
+                        }
+                    }
+                    for (int j = 0; j < width; j++) {
+                        sg[j] += pg[j];
+                        sb[j] += pb[j];
+                    }
+                }
+                for (int j = 0; j < width; j++) {
+                    if (gGamma != null) gGamma[c0 + j] = (float) sg[j];
+                    if (gBeta != null) gBeta[c0 + j] = (float) sb[j];
+                }
+            }
+        });
+    }
+
+    private static float[] filled(int n, float value) {
+        float[] a = new float[n];
+        Arrays.fill(a, value);
+        return a;
+    }
+
+    private static void requireGroups(int c, int groups) {
+        if (groups <= 0 || c % groups != 0) {
+            throw new IllegalArgumentException("groupNorm: " + c + " channels are not divisible into " + groups
+                    + " groups");
+        }
     }
 }
