@@ -1,0 +1,2 @@
+/** Reinforcement learning of text-encoder (and U-Net) LoRAs: DDIM policy log-probabilities, advantages, PPO. */
+package io.texforce.rl;
