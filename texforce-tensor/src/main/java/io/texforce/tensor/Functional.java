@@ -131,4 +131,40 @@ public final class Functional {
         }
         return Tensor.of(out, timesteps.length, dim);
     }
+
+    /** Zero padding of the last two dims of x [..., H, W] by (left, right, top, bottom), as torch's F.pad. */
+    public static Tensor pad2d(Tensor x, int left, int right, int top, int bottom) {
+        int[] s = x.shape();
+        int r = s.length;
+        Tensor out = x;
+        if (left > 0 || right > 0) {
+            java.util.List<Tensor> parts = new java.util.ArrayList<>();
+            int[] side = s.clone();
+            if (left > 0) {
+                side[r - 1] = left;
+                parts.add(x.backend().full(side, 0f));
+            }
+            parts.add(out);
+            if (right > 0) {
+                side[r - 1] = right;
+                parts.add(x.backend().full(side.clone(), 0f));
+            }
+            out = Tensor.concat(parts, r - 1);
+        }
+        if (top > 0 || bottom > 0) {
+            int[] s2 = out.shape();
+            java.util.List<Tensor> parts = new java.util.ArrayList<>();
+            if (top > 0) {
+                s2[r - 2] = top;
+                parts.add(x.backend().full(s2.clone(), 0f));
+            }
+            parts.add(out);
+            if (bottom > 0) {
+                s2[r - 2] = bottom;
+                parts.add(x.backend().full(s2.clone(), 0f));
+            }
+            out = Tensor.concat(parts, r - 2);
+        }
+        return out;
+    }
 }

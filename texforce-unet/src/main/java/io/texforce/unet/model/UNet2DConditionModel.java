@@ -1,0 +1,149 @@
+package io.texforce.unet.model;
+
+import io.texforce.tensor.Backend;
+import io.texforce.tensor.Functional;
+import io.texforce.tensor.Tensor;
+import io.texforce.tensor.cpu.CpuBackend;
+import io.texforce.tensor.lora.LoraConfig;
+import io.texforce.tensor.lora.LoraNetwork;
+import io.texforce.tensor.nn.Conv2d;
+import io.texforce.tensor.nn.GroupNorm;
+import io.texforce.tensor.nn.Module;
+import io.texforce.tensor.nn.ModuleList;
+import io.texforce.tensor.nn.SafeTensorsSource;
+import io.texforce.tensor.nn.VarBuilder;
+import io.texforce.tensor.nn.WeightSource;
+import io.texforce.unet.nn.Activations;
+import io.texforce.unet.nn.TimestepEmbedding;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
+
+/**
+ * Stable Diffusion's conditional U-Net, diffusers' {@code UNet2DConditionModel}, built from its config and
+ * weights with the diffusers key layout ({@code conv_in}, {@code time_embedding.linear_1}, {@code down_blocks.N},
+ * {@code mid_block}, {@code up_blocks.N}, {@code conv_norm_out}, {@code conv_out}).
+ */
+public final class UNet2DConditionModel extends Module {
+    /** The key prefix of U-Net LoRA tensors in diffusers/peft files. */
+    public static final String LORA_COMPONENT = "unet";
+    /** The kohya/A1111 name prefix of U-Net LoRA layers. */
+    public static final String LORA_KOHYA_PREFIX = "lora_unet";
+
+    private final UNetConfig config;
+    private final Conv2d convIn;
+    private final TimestepEmbedding timeEmbedding;
+    private final ModuleList<UNetDownBlock> downBlocks;
+    private final UNetMidBlock2DCrossAttn midBlock;
+    private final ModuleList<UNetUpBlock> upBlocks;
+    private final GroupNorm convNormOut;
+    private final Conv2d convOut;
+    private final UnaryOperator<Tensor> act;
+
+    public UNet2DConditionModel(VarBuilder vb, UNetConfig c) {
+        this.config = c;
+        int[] boc = c.blockOutChannels();
+        int n = c.blocks();
+        this.convIn = child("conv_in", new Conv2d(vb.pp("conv_in"), c.inChannels(), boc[0], c.convInKernel(), 1,
+                (c.convInKernel() - 1) / 2, true));
+        this.timeEmbedding = child("time_embedding", new TimestepEmbedding(vb.pp("time_embedding"), boc[0],
+                c.timeEmbedDim(), c.actFn()));
+        this.downBlocks = child("down_blocks", new ModuleList<>());
+        int out = boc[0];
+        for (int i = 0; i < n; i++) {
+            int in = out;
+            out = boc[i];
+            downBlocks.add(new UNetDownBlock(vb.pp("down_blocks").pp(i), c, i, in, out,
+                    c.downBlockTypes().get(i).equals("CrossAttnDownBlock2D"), i < n - 1));
+        }
+        this.midBlock = child("mid_block", new UNetMidBlock2DCrossAttn(vb.pp("mid_block"), c));
+        this.upBlocks = child("up_blocks", new ModuleList<>());
+        out = boc[n - 1];
+        for (int i = 0; i < n; i++) {
+            int prev = out;
+            out = boc[n - 1 - i];
+            int in = boc[n - 1 - Math.min(i + 1, n - 1)];
+            upBlocks.add(new UNetUpBlock(vb.pp("up_blocks").pp(i), c, i, in, out, prev,
+                    c.upBlockTypes().get(i).equals("CrossAttnUpBlock2D"), i < n - 1));
+        }
+        this.convNormOut = child("conv_norm_out", new GroupNorm(vb.pp("conv_norm_out"), c.normNumGroups(), boc[0],
+                c.normEps()));
+        this.convOut = child("conv_out", new Conv2d(vb.pp("conv_out"), boc[0], c.outChannels(), c.convOutKernel(), 1,
+                (c.convOutKernel() - 1) / 2, true));
+        this.act = Activations.of(c.actFn());
+    }
+
+    /** Loads {@code unet/} of a pipeline folder (or the unet folder itself) onto the CPU. */
+    public static UNet2DConditionModel load(Path dir) {
+        return load(dir, CpuBackend.INSTANCE);
+    }
+
+    public static UNet2DConditionModel load(Path dir, Backend backend) {
+        Path folder = Files.isDirectory(dir.resolve("unet")) ? dir.resolve("unet") : dir;
+        Path config = folder.resolve("config.json");
+        if (!Files.isRegularFile(config)) {
+            throw new IllegalArgumentException("no config.json in " + folder + " (expected a diffusers pipeline folder"
+                    + " or its unet/ folder)");
+        }
+        UNetConfig c = UNetConfig.load(config);
+        try (SafeTensorsSource src = SafeTensorsSource.openComponent(folder, "diffusion_pytorch_model")) {
+            VarBuilder vb = VarBuilder.of(src, backend);
+            UNet2DConditionModel model = new UNet2DConditionModel(vb, c);
+            vb.checkAllUsed(k -> false);
+            return model;
+        }
+    }
+
+    /** A U-Net of the given config with weights from any source (e.g. random weights for benchmarks). */
+    public static UNet2DConditionModel build(UNetConfig c, WeightSource source, Backend backend) {
+        return new UNet2DConditionModel(VarBuilder.of(source, backend), c);
+    }
+
+    public UNetConfig config() {
+        return config;
+    }
+
+    /**
+     * Predicts the noise (or v) for {@code sample} [B, in, H, W] at {@code timesteps} (one per row) given the text
+     * embeddings {@code context} [B, 77, cross_attention_dim].
+     */
+    public Tensor forward(Tensor sample, float[] timesteps, Tensor context) {
+        int b = sample.size(0);
+        if (timesteps.length != b && timesteps.length != 1) {
+            throw new IllegalArgumentException(timesteps.length + " timesteps for a batch of " + b);
+        }
+        float[] t = timesteps;
+        if (t.length == 1 && b > 1) {
+            t = new float[b];
+            java.util.Arrays.fill(t, timesteps[0]);
+        }
+        Tensor tEmb = Functional.timestepEmbedding(t, config.blockOutChannels()[0], config.flipSinToCos(),
+                config.freqShift(), 1f, 10000f).to(sample.backend());
+        Tensor emb = timeEmbedding.forward(tEmb);
+        Tensor h = config.centerInputSample() ? sample.mul(2f).sub(1f) : sample;
+        h = convIn.forward(h);
+        List<Tensor> skips = new ArrayList<>();
+        skips.add(h);
+        for (UNetDownBlock block : downBlocks) {
+            h = block.forward(h, emb, context, skips);
+        }
+        h = midBlock.forward(h, emb, context);
+        for (UNetUpBlock block : upBlocks) {
+            h = block.forward(h, emb, context, skips);
+        }
+        return convOut.forward(act.apply(convNormOut.forward(h)));
+    }
+
+    /** Attaches the U-Net adapters of a LoRA file (peft, old diffusers, attention processors or kohya). */
+    public LoraNetwork loadLora(Path file, String name, float weight) {
+        return LoraNetwork.load(this, file, LORA_COMPONENT, LORA_KOHYA_PREFIX, name, weight);
+    }
+
+    /** Attaches a new trainable U-Net adapter. */
+    public LoraNetwork createLora(String name, LoraConfig loraConfig, long seed) {
+        return LoraNetwork.create(this, LORA_COMPONENT, name, loraConfig, seed);
+    }
+}
