@@ -80,7 +80,12 @@ public final class Gemm {
         if (tasks == 1) {
             multiplySerial(g);
         } else if (isSmall(g)) {
-            Parallel.forRange(m, Math.ceilDiv(m, tasks), (from, to) -> SmallGemm.run(g, from, to));
+            // No packing to repeat here, so split rows when there are enough, else columns (a single-row GEMV).
+            if (m >= tasks) {
+                Parallel.forRange(m, Math.ceilDiv(m, tasks), (from, to) -> SmallGemm.run(g, from, to, 0, n));
+            } else {
+                Parallel.forRange(n, Math.ceilDiv(n, tasks), (from, to) -> SmallGemm.run(g, 0, m, from, to));
+            }
         } else {
             // Each task packs the whole of B (or A) for its range, so the split stays coarse: a couple of tasks
             // per thread for load balance, along whichever dimension has more micro-tiles.
@@ -103,7 +108,7 @@ public final class Gemm {
         if (g.k() == 0) {
             g.clearC();
         } else if (isSmall(g)) {
-            SmallGemm.run(g, 0, g.m());
+            SmallGemm.run(g, 0, g.m(), 0, g.n());
         } else {
             BlockedGemm.run(g, 0, g.m(), 0, g.n());
         }

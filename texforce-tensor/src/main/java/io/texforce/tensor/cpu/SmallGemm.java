@@ -15,26 +15,26 @@ final class SmallGemm {
     private SmallGemm() {
     }
 
-    /** Computes rows [rowFrom, rowTo) of C. */
-    static void run(GemmProblem g, int rowFrom, int rowTo) {
+    /** Computes rows [rowFrom, rowTo) and columns [colFrom, colTo) of C. */
+    static void run(GemmProblem g, int rowFrom, int rowTo, int colFrom, int colTo) {
         if (g.transB()) {
-            dotRows(g, rowFrom, rowTo);
+            dotRows(g, rowFrom, rowTo, colFrom, colTo);
         } else {
-            axpyRows(g, rowFrom, rowTo);
+            axpyRows(g, rowFrom, rowTo, colFrom, colTo);
         }
     }
 
     /** B stored [K, N]: C[i, :] += A(i, p) * B[p, :] for each p, directly in C. */
-    private static void axpyRows(GemmProblem g, int rowFrom, int rowTo) {
+    private static void axpyRows(GemmProblem g, int rowFrom, int rowTo, int colFrom, int colTo) {
         float[] b = g.b(), c = g.c();
-        int n = g.n(), k = g.k();
+        int k = g.k(), width = colTo - colFrom;
         for (int i = rowFrom; i < rowTo; i++) {
-            int co = g.cOff() + i * g.ldc();
+            int co = g.cOff() + i * g.ldc() + colFrom;
             if (!g.accumulate()) {
-                Arrays.fill(c, co, co + n, 0f);
+                Arrays.fill(c, co, co + width, 0f);
             }
             for (int p = 0; p < k; p++) {
-                axpy(g.opA(i, p), b, g.bOff() + p * g.ldb(), c, co, n);
+                axpy(g.opA(i, p), b, g.bOff() + p * g.ldb() + colFrom, c, co, width);
             }
         }
     }
@@ -53,12 +53,12 @@ final class SmallGemm {
     }
 
     /** B stored [N, K]: C[i, j] = dot(op(A) row i, B row j). */
-    private static void dotRows(GemmProblem g, int rowFrom, int rowTo) {
+    private static void dotRows(GemmProblem g, int rowFrom, int rowTo, int colFrom, int colTo) {
         float[] a = g.a(), b = g.b(), c = g.c();
-        int n = g.n(), k = g.k();
+        int k = g.k();
         for (int i = rowFrom; i < rowTo; i++) {
             int co = g.cOff() + i * g.ldc();
-            for (int j = 0; j < n; j++) {
+            for (int j = colFrom; j < colTo; j++) {
                 int bo = g.bOff() + j * g.ldb();
                 float s;
                 if (g.transA()) {

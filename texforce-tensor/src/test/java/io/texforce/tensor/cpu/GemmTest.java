@@ -19,10 +19,14 @@ class GemmTest {
     /** Sentinel written around and between the rows of C: any write outside the M x N window changes it. */
     private static final float GUARD = -12345f;
 
-    /** Shapes chosen to hit tiny, prime, thin, edge-tile, multi-block (K > KC, M > MC) and parallel cases. */
+    /**
+     * Shapes chosen to hit tiny, prime, thin, edge-tile, multi-block (K > KC, M > MC) and parallel cases, the latter
+     * split by rows, by columns (8 x 2000) and, on the unpacked path, by columns of a single row (1 x 3000).
+     */
     private static final int[][] SHAPES = {
             {1, 1, 1}, {17, 31, 13}, {2, 100, 50}, {100, 5, 60}, {5, 16, 7}, {6, 17, 300}, {64, 64, 64},
-            {33, 47, 129}, {150, 70, 270}, {301, 33, 17}, {8, 2000, 300}, {257, 260, 513},
+            {33, 47, 129}, {150, 70, 270}, {301, 33, 17}, {8, 2000, 300}, {257, 260, 513}, {1, 3000, 200},
+            {1500, 7, 70},
     };
 
     static Stream<Arguments> cases() {
