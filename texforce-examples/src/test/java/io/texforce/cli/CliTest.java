@@ -117,4 +117,55 @@ class CliTest {
         assertEquals(new LoraSpec(Path.of("a.safetensors"), 1f), LoraSpec.parse("a.safetensors"));
         assertEquals(new LoraSpec(Path.of("dir:x/a.safetensors"), 1f), LoraSpec.parse("dir:x/a.safetensors"));
     }
+
+    private static double maxAbs(float[] a, float[] b) {
+        assertEquals(b.length, a.length);
+        double m = 0;
+        for (int i = 0; i < a.length; i++) {
+            m = Math.max(m, Math.abs(a[i] - b[i]));
+        }
+        return m;
+    }
+
+    @Test
+    void unetCommandReproducesTheLoraGolden() {
+        Path sd = TestData.tinySd1();
+        Path in = tmp.resolve("in.safetensors"), out = tmp.resolve("out.safetensors");
+        try (SafeTensors g = SafeTensors.open(sd.resolve("golden/golden.safetensors"))) {
+            new io.texforce.tensor.io.SafeTensorsWriter()
+                    .put("sample", g.tensor("unet.in.sample"))
+                    .putInts("timestep", g.ints("unet.in.timestep"), g.info("unet.in.timestep").shape(),
+                            io.texforce.tensor.io.DType.I32)
+                    .put("encoder_hidden_states", g.tensor("unet.in.encoder_hidden_states"))
+                    .write(in);
+            Result r = run("unet", "--model", sd.toString(), "--in", in.toString(), "--out", out.toString(),
+                    "--lora", sd.resolve("lora_unet.safetensors") + ":1.0");
+            assertEquals(0, r.code(), r.err());
+            try (SafeTensors got = SafeTensors.open(out)) {
+                double err = maxAbs(got.floats("sample"), g.floats("lora.unet.out.sample"));
+                System.out.printf("cli unet (LoRA) max abs error %.3e%n", err);
+                assertTrue(err < 1e-4, "max abs error " + err);
+            }
+        }
+    }
+
+    @Test
+    void decodeCommandReproducesTheVaeGolden() {
+        Path sd = TestData.tinySd1();
+        Path in = tmp.resolve("lat.safetensors"), out = tmp.resolve("img.safetensors");
+        try (SafeTensors g = SafeTensors.open(sd.resolve("golden/golden.safetensors"))) {
+            new io.texforce.tensor.io.SafeTensorsWriter().put("latents", g.tensor("vae.in.latents")).write(in);
+            Result r = run("decode", "--model", sd.toString(), "--in", in.toString(), "--out", out.toString());
+            assertEquals(0, r.code(), r.err());
+            try (SafeTensors got = SafeTensors.open(out)) {
+                double err = maxAbs(got.floats("image"), g.floats("vae.out.decoded"));
+                System.out.printf("cli decode max abs error %.3e%n", err);
+                assertTrue(err < 1e-4, "max abs error " + err);
+            }
+        }
+        Result missing = run("decode", "--model", sd.toString(), "--in", sd.resolve("lora_unet.safetensors").toString(),
+                "--out", out.toString());
+        assertEquals(2, missing.code());
+        assertTrue(missing.err().contains("latents"), missing.err());
+    }
 }
