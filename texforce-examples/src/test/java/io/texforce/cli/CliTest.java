@@ -168,4 +168,24 @@ class CliTest {
         assertEquals(2, missing.code());
         assertTrue(missing.err().contains("latents"), missing.err());
     }
+
+    @Test
+    void generateReproducesThePipelineGoldenAndWritesAPng() throws Exception {
+        Path sd = TestData.tinySd1();
+        Path lat = tmp.resolve("init.safetensors"), png = tmp.resolve("cat.png"), save = tmp.resolve("cat.safetensors");
+        try (SafeTensors g = SafeTensors.open(sd.resolve("golden/golden.safetensors"))) {
+            new io.texforce.tensor.io.SafeTensorsWriter().put("latents", g.tensor("pipeline.in.latents")).write(lat);
+            Result r = run("generate", "--model", sd.toString(), "--prompt", "a photo of a cat", "--steps", "4",
+                    "--guidance", "7.5", "--eta", "0", "--latents", lat.toString(), "--out", png.toString(),
+                    "--save", save.toString());
+            assertEquals(0, r.code(), r.err());
+            try (SafeTensors got = SafeTensors.open(save)) {
+                double le = maxAbs(got.floats("latents"), g.floats("pipeline.out.latents"));
+                double ie = maxAbs(got.floats("image"), g.floats("pipeline.out.image"));
+                System.out.printf("cli generate latents max abs error %.3e, image %.3e%n", le, ie);
+                assertTrue(le < 1e-4 && ie < 1e-4, le + " / " + ie);
+            }
+            assertEquals(32, javax.imageio.ImageIO.read(png.toFile()).getHeight());
+        }
+    }
 }
