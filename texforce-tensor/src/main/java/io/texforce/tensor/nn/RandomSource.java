@@ -8,7 +8,7 @@ import java.util.Set;
 /**
  * Generates any requested weight: uniform with standard deviation {@code std} for matrices and kernels (uniform
  * rather than normal because it is ~20x cheaper to draw for a billion weights, and timings do not care), ones
- * for norm scales, zeros for biases.
+ * for norm scales, zeros for biases. With {@code std = 0} matrices are zero too (cheap: shape tests).
  * Used to build full-size models with the real shapes for benchmarks. The shape comes from the model, so
  * {@link #shape} is only meaningful after {@link VarBuilder#get} supplied it; this source accepts every key.
  */
@@ -52,6 +52,9 @@ public final class RandomSource implements WeightSource {
         }
         if (s.length == 1) {
             return Tensor.ones(s);
+        }
+        if (std == 0f) {
+            return Tensor.zeros(s);
         }
         float half = (float) (std * Math.sqrt(3.0));
         Tensor t = CpuBackend.INSTANCE.random(s, seed, offset, true).mul(2f * half).sub(half);

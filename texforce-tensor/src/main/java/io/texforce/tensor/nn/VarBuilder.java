@@ -65,6 +65,15 @@ public final class VarBuilder {
         return source.contains(path(name));
     }
 
+    /** The shape stored for {@code name}, or null when the source has none (absent, or generated on request). */
+    public int[] storedShape(String name) {
+        String key = path(name);
+        if (source instanceof RandomSource || !source.contains(key)) {
+            return null;
+        }
+        return source.shape(key);
+    }
+
     /** The weight {@code name} with the expected shape, or an error naming the key, both shapes and the source. */
     public Tensor get(String name, int... expectedShape) {
         String key = path(name);

@@ -66,7 +66,8 @@ public final class Attention extends Module {
 
     private static Linear legacyLinear(VarBuilder vb, String name, int c) {
         VarBuilder sub = vb.pp(name);
-        Tensor w = sub.contains("weight") && sub.source().shape(sub.path("weight")).length == 4
+        int[] stored = sub.storedShape("weight");
+        Tensor w = stored != null && stored.length == 4
                 ? sub.get("weight", c, c, 1, 1).reshape(c, c).contiguous()
                 : sub.get("weight", c, c);
         return new Linear(w, sub.get("bias", c));
