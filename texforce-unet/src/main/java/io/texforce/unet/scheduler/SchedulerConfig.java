@@ -127,26 +127,26 @@ public record SchedulerConfig(int numTrainTimesteps, double betaStart, double be
             throw new IllegalArgumentException("scheduler config " + source
                     + ": thresholding=true (dynamic thresholding) is not supported");
         }
+        int numTrainTimesteps = fields.integer("num_train_timesteps", 1000);
+        double betaStart = fields.number("beta_start", 0.0001);
+        double betaEnd = fields.number("beta_end", 0.02);
+        BetaSchedule betaSchedule = fields.choice("beta_schedule", BetaSchedule.values(), BetaSchedule.LINEAR,
+                BetaSchedule::json);
+        List<Double> trainedBetas = fields.numbersOrNull("trained_betas");
+        boolean clipSample = fields.bool("clip_sample", true);
+        double clipSampleRange = fields.number("clip_sample_range", 1.0);
+        boolean setAlphaToOne = fields.bool("set_alpha_to_one", true);
+        int stepsOffset = fields.integer("steps_offset", 0);
+        PredictionType predictionType = fields.choice("prediction_type", PredictionType.values(),
+                PredictionType.EPSILON, PredictionType::json);
+        TimestepSpacing timestepSpacing = fields.choice("timestep_spacing", TimestepSpacing.values(),
+                TimestepSpacing.LEADING, TimestepSpacing::json);
+        boolean rescaleBetasZeroSnr = fields.bool("rescale_betas_zero_snr", false);
         try {
-            return new SchedulerConfig(
-                    fields.integer("num_train_timesteps", 1000),
-                    fields.number("beta_start", 0.0001),
-                    fields.number("beta_end", 0.02),
-                    fields.choice("beta_schedule", BetaSchedule.values(), BetaSchedule.LINEAR, BetaSchedule::json),
-                    fields.numbersOrNull("trained_betas"),
-                    fields.bool("clip_sample", true),
-                    fields.number("clip_sample_range", 1.0),
-                    fields.bool("set_alpha_to_one", true),
-                    fields.integer("steps_offset", 0),
-                    fields.choice("prediction_type", PredictionType.values(), PredictionType.EPSILON,
-                            PredictionType::json),
-                    fields.choice("timestep_spacing", TimestepSpacing.values(), TimestepSpacing.LEADING,
-                            TimestepSpacing::json),
-                    fields.bool("rescale_betas_zero_snr", false));
+            return new SchedulerConfig(numTrainTimesteps, betaStart, betaEnd, betaSchedule, trainedBetas, clipSample,
+                    clipSampleRange, setAlphaToOne, stepsOffset, predictionType, timestepSpacing, rescaleBetasZeroSnr);
         } catch (IllegalArgumentException e) {
-            if (e.getMessage().startsWith("scheduler config ")) {
-                throw e;
-            }
+            // The constructor's range checks name the field; add the file.
             throw new IllegalArgumentException("scheduler config " + source + ": " + e.getMessage(), e);
         }
     }
