@@ -5,7 +5,7 @@ import io.texforce.tensor.io.SafeTensors;
 import io.texforce.tensor.io.SafeTensorsWriter;
 import io.texforce.unet.pipeline.GenerationRequest;
 import io.texforce.unet.pipeline.GenerationResult;
-import io.texforce.unet.pipeline.Images;
+import io.texforce.tensor.io.Images;
 import io.texforce.unet.pipeline.StableDiffusionPipeline;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -2,6 +2,7 @@ package io.texforce.unet.pipeline;
 
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.TestData;
+import io.texforce.tensor.io.Images;
 import io.texforce.tensor.io.SafeTensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,4 +1,4 @@
-package io.texforce.unet.pipeline;
+package io.texforce.tensor.io;
 
 import io.texforce.tensor.Tensor;
 
@@ -83,7 +83,7 @@ public final class Images {
         return canvas;
     }
 
-    static void writeAtomically(byte[] data, Path file) {
+    public static void writeAtomically(byte[] data, Path file) {
         try {
             Path dir = file.toAbsolutePath().getParent();
             Files.createDirectories(dir);
