@@ -1,0 +1,145 @@
+package io.texforce.cli;
+
+import io.texforce.rewards.Reward;
+import io.texforce.rl.prompts.PromptSource;
+import io.texforce.rl.train.TexForceTrainer;
+import io.texforce.rl.train.TrainingMode;
+import io.texforce.rl.train.TrainingSummary;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/** {@code texforce train}: TexForce PPO on a text-encoder (or U-Net, or joint) LoRA. */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Train a LoRA with PPO for a reward (defaults: the TexForce paper's settings). RUN_DIR gets "
+                + "metrics.jsonl, sample grids, checkpoints and the latest LoRA at RUN_DIR/lora.safetensors.")
+final class TrainCommand implements Runnable {
+    @Option(names = "--model", required = true, description = "Diffusers pipeline folder.")
+    Path model;
+
+    @Mixin
+    RewardOptions rewardOptions;
+
+    @Option(names = "--prompts", defaultValue = "animals",
+            description = "animals, phrases, text:PROMPT, file:PATH, json:PATH[#KEY]. Default: ${DEFAULT-VALUE}.")
+    String prompts;
+
+    @Option(names = "--out", required = true, paramLabel = "RUN_DIR", description = "Run directory.")
+    Path out;
+
+    @Option(names = "--resume", description = "Continue the run in RUN_DIR from its last checkpoint.")
+    boolean resume;
+
+    @Option(names = "--mode", defaultValue = "TEXT_ENCODER",
+            description = "TEXT_ENCODER (TexForce), UNET (DDPO) or JOINT. Default: ${DEFAULT-VALUE}.")
+    TrainingMode mode;
+
+    @Option(names = "--epochs", defaultValue = "100", description = "Default: ${DEFAULT-VALUE}.")
+    int epochs;
+
+    @Option(names = "--samples-per-epoch", defaultValue = "256", description = "Default: ${DEFAULT-VALUE}.")
+    int samplesPerEpoch;
+
+    @Option(names = "--batch-size", defaultValue = "8", description = "Sampling and training batch size. Default: ${DEFAULT-VALUE}.")
+    int batchSize;
+
+    @Option(names = "--train-batch-size", description = "Training batch size, if different from --batch-size.")
+    Integer trainBatchSize;
+
+    @Option(names = "--gradient-accumulation", defaultValue = "4", description = "Default: ${DEFAULT-VALUE}.")
+    int gradientAccumulation;
+
+    @Option(names = "--steps", defaultValue = "50", description = "DDIM steps. Default: ${DEFAULT-VALUE}.")
+    int steps;
+
+    @Option(names = "--eta", defaultValue = "1.0", description = "Default: ${DEFAULT-VALUE}.")
+    float eta;
+
+    @Option(names = "--guidance", defaultValue = "5.0", description = "Default: ${DEFAULT-VALUE}.")
+    float guidance;
+
+    @Option(names = "--negative", defaultValue = "", description = "Negative prompt. Default: empty.")
+    String negative;
+
+    @Option(names = "--lr", defaultValue = "3e-4", description = "Default: ${DEFAULT-VALUE}.")
+    float lr;
+
+    @Option(names = "--weight-decay", defaultValue = "1e-4", description = "Default: ${DEFAULT-VALUE}.")
+    float weightDecay;
+
+    @Option(names = "--warmup-fraction", defaultValue = "0.03", description = "Default: ${DEFAULT-VALUE}.")
+    float warmupFraction;
+
+    @Option(names = "--max-grad-norm", defaultValue = "1.0", description = "Default: ${DEFAULT-VALUE}.")
+    float maxGradNorm;
+
+    @Option(names = "--lora-rank", defaultValue = "16", description = "Default: ${DEFAULT-VALUE}.")
+    int loraRank;
+
+    @Option(names = "--lora-alpha", defaultValue = "16", description = "Default: ${DEFAULT-VALUE}.")
+    float loraAlpha;
+
+    @Option(names = "--lora-targets", split = ",", defaultValue = "q_proj,k_proj,v_proj,out_proj",
+            description = "Text-encoder layers to adapt. Default: ${DEFAULT-VALUE}.")
+    List<String> loraTargets;
+
+    @Option(names = "--unet-lora-rank", defaultValue = "4", description = "Default: ${DEFAULT-VALUE}.")
+    int unetLoraRank;
+
+    @Option(names = "--unet-lora-targets", split = ",", defaultValue = "to_q,to_k,to_v,to_out.0",
+            description = "Default: ${DEFAULT-VALUE}.")
+    List<String> unetLoraTargets;
+
+    @Option(names = "--timestep-fraction", defaultValue = "0.5", description = "Default: ${DEFAULT-VALUE}.")
+    float timestepFraction;
+
+    @Option(names = "--inner-epochs", defaultValue = "1", description = "Default: ${DEFAULT-VALUE}.")
+    int innerEpochs;
+
+    @Option(names = "--clip-range", defaultValue = "1e-4", description = "Default: ${DEFAULT-VALUE}.")
+    float clipRange;
+
+    @Option(names = "--adv-clip-max", defaultValue = "5", description = "Default: ${DEFAULT-VALUE}.")
+    float advClipMax;
+
+    @Option(names = "--no-per-prompt-stats", description = "Normalise rewards over the whole batch instead.")
+    boolean noPerPromptStats;
+
+    @Option(names = "--stat-buffer", defaultValue = "16", description = "Default: ${DEFAULT-VALUE}.")
+    int statBuffer;
+
+    @Option(names = "--stat-min-count", defaultValue = "16", description = "Default: ${DEFAULT-VALUE}.")
+    int statMinCount;
+
+    @Option(names = "--eval-images", defaultValue = "4", description = "Fixed-seed images per epoch grid. Default: ${DEFAULT-VALUE}.")
+    int evalImages;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Option(names = "--no-progress", description = "No progress bar.")
+    boolean noProgress;
+
+    @Override
+    public void run() {
+        try (Reward reward = rewardOptions.create()) {
+            TrainingSummary s = TexForceTrainer.builder()
+                    .model(model).reward(reward).prompts(PromptSource.parse(prompts)).outputDir(out).resume(resume)
+                    .mode(mode).epochs(epochs).samplesPerEpoch(samplesPerEpoch).sampleBatchSize(batchSize)
+                    .trainBatchSize(trainBatchSize == null ? batchSize : trainBatchSize)
+                    .gradientAccumulation(gradientAccumulation).steps(steps).eta(eta).guidanceScale(guidance)
+                    .negativePrompt(negative).learningRate(lr).adam(0.9f, 0.999f, weightDecay, 1e-8f)
+                    .warmupFraction(warmupFraction).maxGradNorm(maxGradNorm)
+                    .lora(loraRank, loraAlpha, loraTargets).unetLora(unetLoraRank, unetLoraRank, unetLoraTargets)
+                    .timestepFraction(timestepFraction).innerEpochs(innerEpochs).clipRange(clipRange)
+                    .advClipMax(advClipMax).perPromptStatTracking(!noPerPromptStats, statBuffer, statMinCount)
+                    .evalImages(evalImages).seed(seed).progressBar(!noProgress)
+                    .build().train();
+            System.out.printf("eval reward before %.4f, after %.4f (%s)%n", s.evalRewardBefore(), s.evalRewardAfter(),
+                    out.resolve("metrics.jsonl"));
+        }
+    }
+}
