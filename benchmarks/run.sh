@@ -12,7 +12,7 @@ stamp="$(date +%Y%m%d-%H%M%S)"
 mkdir -p benchmarks/results
 json="benchmarks/results/jmh-$stamp.json"
 # Iteration counts come from the benchmark classes (a few 1-2 s iterations, one fork each): the whole suite
-# takes about five minutes on 2 cores. The forks get the Vector API and native-access flags from @Fork.
+# takes 3-4 minutes on 2 cores. The forks get the Vector API and native-access flags from @Fork.
 "$java_bin" --add-modules jdk.incubator.vector -jar benchmarks/target/benchmarks.jar -rf json -rff "$json" "$@"
 "$java_bin" -cp benchmarks/target/benchmarks.jar io.texforce.benchmarks.ResultsTable "$json" \
     | tee "benchmarks/results/table-$stamp.md"

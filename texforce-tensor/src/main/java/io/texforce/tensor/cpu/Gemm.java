@@ -46,8 +46,8 @@ public final class Gemm {
         long work = (long) m * n * k;
         long footprintC = m == 0 || n == 0 ? 0 : (long) (m - 1) * ldc + n;
         boolean disjointC = Math.abs((long) strideC) >= footprintC;
-        // Across the batch there is no packing to repeat and no tile edges to waste, so it is the better split
-        // whenever it yields enough tasks; outputs that overlap must instead be written one product at a time.
+        // Splitting across the batch keeps every product whole on one thread (no operand packed twice), so it is
+        // the better split whenever it yields enough tasks; outputs that overlap must be written one at a time.
         boolean acrossBatch = batch > 1 && disjointC
                 && (batch >= 2 * Parallel.threads() || work * Parallel.threads() < TASK_WORK * 16);
         if (acrossBatch) {
