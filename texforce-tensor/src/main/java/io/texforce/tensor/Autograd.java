@@ -60,26 +60,27 @@ public final class Autograd {
                 if (g == null) {
                     continue;
                 }
-                Tensor[] inputs = node.inputs();
+                Node.Edge[] edges = node.edges();
                 Tensor[] inGrads = node.backward().apply(g);
+                g = null;
                 if (!retainGraph) {
                     node.release();
                 }
-                for (int i = 0; i < inputs.length; i++) {
-                    Tensor in = inputs[i];
-                    if (in == null || inGrads[i] == null || !in.requiresGrad()) {
+                for (int i = 0; i < edges.length; i++) {
+                    Node.Edge edge = edges[i];
+                    Tensor gi = inGrads[i];
+                    if (edge == null || gi == null) {
                         continue;
                     }
-                    Tensor gi = inGrads[i];
-                    if (!Arrays.equals(gi.shape(), in.shape())) {
+                    if (!Arrays.equals(gi.shape(), edge.shape())) {
                         throw new IllegalStateException("backward of '" + node.name() + "' produced a gradient of shape "
-                                + Shape.str(gi.shape()) + " for input " + i + " of shape " + Shape.str(in.shape()));
+                                + Shape.str(gi.shape()) + " for input " + i + " of shape " + Shape.str(edge.shape()));
                     }
-                    Node producer = in.gradFn();
-                    if (producer == null) {
-                        in.accumulateGrad(gi);
+                    inGrads[i] = null;
+                    if (edge.producer() == null) {
+                        edge.leaf().accumulateGrad(gi);
                     } else {
-                        grads.merge(producer, gi, Tensor::add);
+                        grads.merge(edge.producer(), gi, Tensor::add);
                     }
                 }
             }
@@ -97,11 +98,11 @@ public final class Autograd {
             Object[] frame = stack.peek();
             Node node = (Node) frame[0];
             int next = (Integer) frame[1];
-            Tensor[] inputs = node.inputs();
+            Node.Edge[] edges = node.edges();
             boolean pushed = false;
-            while (next < inputs.length) {
-                Tensor in = inputs[next++];
-                Node child = in == null ? null : in.gradFn();
+            while (next < edges.length) {
+                Node.Edge edge = edges[next++];
+                Node child = edge == null ? null : edge.producer();
                 if (child != null && seen.put(child, Boolean.TRUE) == null) {
                     frame[1] = next;
                     stack.push(new Object[]{child, 0});

@@ -25,13 +25,21 @@ public final class Functional {
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
         Backend be = x.backend();
         Tensor y = be.conv2d(x, weight, bias, stride, padding);
+        if (!Autograd.needsGrad(x, weight, bias)) {
+            return y;
+        }
         int[] xs = x.shape(), ws = weight.shape();
+        boolean needInput = x.requiresGrad();
+        boolean needBias = bias != null && bias.requiresGrad();
+        boolean needWeight = weight.requiresGrad() || needBias;
+        // The input is read only by the weight gradient: a frozen convolution does not keep its input alive.
+        Tensor savedX = needWeight ? x : null;
+        Tensor savedW = needInput ? weight : null;
         return Autograd.record(y, "conv2d", g -> {
-            Tensor gx = x.requiresGrad() ? be.conv2dBackwardInput(g, weight, xs, stride, padding) : null;
+            Tensor gx = needInput ? be.conv2dBackwardInput(g, savedW, xs, stride, padding) : null;
             Tensor gw = null, gb = null;
-            boolean needBias = bias != null && bias.requiresGrad();
-            if (weight.requiresGrad() || needBias) {
-                Tensor[] r = be.conv2dBackwardWeight(g, x, ws, stride, padding, needBias);
+            if (needWeight) {
+                Tensor[] r = be.conv2dBackwardWeight(g, savedX, ws, stride, padding, needBias);
                 gw = r[0];
                 gb = r[1];
             }

@@ -178,7 +178,8 @@ public final class Tensor {
             return this;
         }
         Tensor out = Tensor.of(target, toFloatArray(), shape);
-        return Autograd.record(out, "to", g -> new Tensor[]{g.to(backend())}, this);
+        Backend source = backend();
+        return Autograd.record(out, "to", g -> new Tensor[]{g.to(source)}, this);
     }
 
     // ---------------------------------------------------------------- autograd
@@ -515,8 +516,19 @@ public final class Tensor {
     // ---------------------------------------------------------------- elementwise
 
     private Tensor unary(UnaryOp op, float param) {
-        Tensor out = backend().unary(op, this, param);
-        return Autograd.record(out, op.name().toLowerCase(), g -> new Tensor[]{backend().unaryBackward(op, g, this, param)}, this);
+        Backend be = backend();
+        Tensor out = be.unary(op, this, param);
+        Node.Backward backward = switch (op) {
+            // Derivatives that do not depend on x: the node must not keep x alive.
+            case NEG -> g -> new Tensor[]{g.neg()};
+            case ADD_SCALAR -> g -> new Tensor[]{g};
+            case MUL_SCALAR -> g -> new Tensor[]{g.mul(param)};
+            default -> {
+                Tensor x = this;
+                yield g -> new Tensor[]{be.unaryBackward(op, g, x, param)};
+            }
+        };
+        return Autograd.record(out, op.name().toLowerCase(), backward, this);
     }
 
     public Tensor neg() {
@@ -602,13 +614,15 @@ public final class Tensor {
 
     /** Elementwise clamp to [min, max]; the gradient passes where the input is inside the range. */
     public Tensor clamp(float min, float max) {
-        Tensor out = backend().clamp(this, min, max);
+        Backend be = backend();
+        Tensor out = be.clamp(this, min, max);
+        Tensor x = this;
         return Autograd.record(out, "clamp", g -> {
             // As PyTorch: the gradient passes where min <= x <= max.
-            Tensor below = backend().binary(BinaryOp.LT, this, backend().full(new int[0], min));
-            Tensor above = backend().binary(BinaryOp.GT, this, backend().full(new int[0], max));
-            Tensor inside = backend().binary(BinaryOp.ADD, below, above).mul(-1f).add(1f);
-            return new Tensor[]{backend().binary(BinaryOp.MUL, g, inside)};
+            Tensor below = be.binary(BinaryOp.LT, x, be.full(new int[0], min));
+            Tensor above = be.binary(BinaryOp.GT, x, be.full(new int[0], max));
+            Tensor inside = be.binary(BinaryOp.ADD, below, above).mul(-1f).add(1f);
+            return new Tensor[]{be.binary(BinaryOp.MUL, g, inside)};
         }, this);
     }
 
@@ -656,59 +670,61 @@ public final class Tensor {
     }
 
     private Tensor binary(BinaryOp op, Tensor other) {
-        Tensor a = this, b = other;
         Backend be = backend();
-        if (b.backend() != be) {
-            throw new IllegalArgumentException("operands on different backends: " + be.name() + " and " + b.backend().name());
+        if (other.backend() != be) {
+            throw new IllegalArgumentException("operands on different backends: " + be.name() + " and "
+                    + other.backend().name());
         }
-        Tensor out = be.binary(op, a, b);
-        return Autograd.record(out, op.name().toLowerCase(), g -> {
-            Tensor ga = null, gb = null;
-            switch (op) {
-                case ADD -> {
-                    ga = g;
-                    gb = g;
-                }
-                case SUB -> {
-                    ga = g;
-                    gb = b.requiresGrad() ? g.neg() : null;
-                }
-                case MUL -> {
-                    ga = a.requiresGrad() ? g.mul(b) : null;
-                    gb = b.requiresGrad() ? g.mul(a) : null;
-                }
-                case DIV -> {
-                    ga = a.requiresGrad() ? g.div(b) : null;
-                    gb = b.requiresGrad() ? g.mul(a).div(b.square()).neg() : null;
-                }
-                case MAXIMUM, MINIMUM -> {
-                    Tensor win = be.binary(op == BinaryOp.MAXIMUM ? BinaryOp.GT : BinaryOp.LT, a, b);
-                    Tensor tie = be.binary(BinaryOp.EQ, a, b).mul(0.5f);
-                    Tensor wa = win.add(tie);
-                    ga = a.requiresGrad() ? g.mul(wa) : null;
-                    gb = b.requiresGrad() ? g.mul(wa.neg().add(1f)) : null;
-                }
-                case POW -> {
-                    ga = a.requiresGrad() ? g.mul(b).mul(a.pow(b.sub(1f))) : null;
-                    gb = b.requiresGrad() ? g.mul(out).mul(a.log()) : null;
-                }
-                default -> throw new IllegalStateException("no gradient for " + op);
+        Tensor out = be.binary(op, this, other);
+        if (!Autograd.needsGrad(this, other)) {
+            return out;
+        }
+        return Autograd.record(out, op.name().toLowerCase(), binaryBackward(op, this, other, out), this, other);
+    }
+
+    /**
+     * The backward function of {@code out = a op b}. It captures only the operands its formula reads (an add keeps
+     * neither alive; a product keeps the operand that scales the other's gradient).
+     */
+    private static Node.Backward binaryBackward(BinaryOp op, Tensor a, Tensor b, Tensor out) {
+        boolean ra = a.requiresGrad(), rb = b.requiresGrad();
+        int[] sa = a.shape, sb = b.shape;
+        Backend be = a.backend();
+        return switch (op) {
+            case ADD -> g -> new Tensor[]{ra ? g.sumTo(sa) : null, rb ? g.sumTo(sb) : null};
+            case SUB -> g -> new Tensor[]{ra ? g.sumTo(sa) : null, rb ? g.neg().sumTo(sb) : null};
+            case MUL -> {
+                Tensor ka = rb ? a : null, kb = ra ? b : null;
+                yield g -> new Tensor[]{ra ? g.mul(kb).sumTo(sa) : null, rb ? g.mul(ka).sumTo(sb) : null};
             }
-            return new Tensor[]{
-                    ga == null || !a.requiresGrad() ? null : ga.sumTo(a.shape),
-                    gb == null || !b.requiresGrad() ? null : gb.sumTo(b.shape)};
-        }, a, b);
+            case DIV -> {
+                Tensor ka = rb ? a : null;
+                yield g -> new Tensor[]{ra ? g.div(b).sumTo(sa) : null,
+                        rb ? g.mul(ka).div(b.square()).neg().sumTo(sb) : null};
+            }
+            case MAXIMUM, MINIMUM -> g -> {
+                Tensor win = be.binary(op == BinaryOp.MAXIMUM ? BinaryOp.GT : BinaryOp.LT, a, b);
+                Tensor tie = be.binary(BinaryOp.EQ, a, b).mul(0.5f);
+                Tensor wa = win.add(tie);
+                return new Tensor[]{ra ? g.mul(wa).sumTo(sa) : null, rb ? g.mul(wa.neg().add(1f)).sumTo(sb) : null};
+            };
+            case POW -> g -> new Tensor[]{ra ? g.mul(b).mul(a.pow(b.sub(1f))).sumTo(sa) : null,
+                    rb ? g.mul(out).mul(a.log()).sumTo(sb) : null};
+            default -> throw new IllegalStateException("no gradient for " + op);
+        };
     }
 
     /** {@code cond != 0 ? a : b} with broadcasting; gradients flow to a and b (cond is a constant mask). */
     public static Tensor where(Tensor cond, Tensor a, Tensor b) {
         Backend be = a.backend();
         Tensor out = be.where(cond, a, b);
+        boolean ra = a.requiresGrad(), rb = b.requiresGrad();
+        int[] sa = a.shape, sb = b.shape;
         return Autograd.record(out, "where", g -> {
             Tensor zero = be.full(new int[0], 0f);
             return new Tensor[]{
-                    a.requiresGrad() ? be.where(cond, g, zero).sumTo(a.shape) : null,
-                    b.requiresGrad() ? be.where(cond, zero, g).sumTo(b.shape) : null};
+                    ra ? be.where(cond, g, zero).sumTo(sa) : null,
+                    rb ? be.where(cond, zero, g).sumTo(sb) : null};
         }, a, b);
     }
 
@@ -770,7 +786,14 @@ public final class Tensor {
 
     private Tensor reduce(ReduceOp op, int[] dims, boolean keepDim) {
         int[] norm = Arrays.stream(dims).map(d -> Shape.dim(d, shape.length)).distinct().sorted().toArray();
-        Tensor out = backend().reduce(op, this, norm, keepDim);
+        Backend be = backend();
+        Tensor out = be.reduce(op, this, norm, keepDim);
+        if (!Autograd.needsGrad(this)) {
+            return out;
+        }
+        int[] full = shape;
+        // Only max/min read the input again; a sum must not keep it alive.
+        Tensor x = op == ReduceOp.MAX || op == ReduceOp.MIN ? this : null;
         int[] kept = shape.clone();
         int count = 1;
         for (int d : norm) {
@@ -781,11 +804,11 @@ public final class Tensor {
         return Autograd.record(out, op.name().toLowerCase(), g -> {
             Tensor gk = g.reshape(kept);
             Tensor gx = switch (op) {
-                case SUM -> gk.expand(shape);
-                case MEAN -> gk.mul(1f / n).expand(shape);
+                case SUM -> gk.expand(full);
+                case MEAN -> gk.mul(1f / n).expand(full);
                 case MAX, MIN -> {
-                    Tensor mask = backend().binary(BinaryOp.EQ, this, out.reshape(kept));
-                    Tensor ties = backend().reduce(ReduceOp.SUM, mask, norm, true);
+                    Tensor mask = be.binary(BinaryOp.EQ, x, out.reshape(kept));
+                    Tensor ties = be.reduce(ReduceOp.SUM, mask, norm, true);
                     yield mask.mul(gk.div(ties));
                 }
             };
@@ -803,16 +826,23 @@ public final class Tensor {
     /** {@code op(a) @ op(b)} where op transposes the last two dims when the flag is set, without copies. */
     public static Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
         Tensor out = a.backend().matmul(a, b, transA, transB);
+        if (!Autograd.needsGrad(a, b)) {
+            return out;
+        }
+        boolean ra = a.requiresGrad(), rb = b.requiresGrad();
+        int[] sa = a.shape, sb = b.shape;
+        // Each gradient reads only the other operand: with a frozen weight, the input is not kept alive.
+        Tensor ka = rb ? a : null, kb = ra ? b : null;
         return Autograd.record(out, "matmul", g -> {
             Tensor ga = null, gb = null;
-            if (a.requiresGrad()) {
+            if (ra) {
                 // d op(a) = g op(b)^T; undo op on a by transposing the product when transA.
-                ga = transA ? matmul(b, g, transB, true) : matmul(g, b, false, !transB);
-                ga = ga.sumTo(a.shape);
+                ga = transA ? matmul(kb, g, transB, true) : matmul(g, kb, false, !transB);
+                ga = ga.sumTo(sa);
             }
-            if (b.requiresGrad()) {
-                gb = transB ? matmul(g, a, true, transA) : matmul(a, g, !transA, false);
-                gb = gb.sumTo(b.shape);
+            if (rb) {
+                gb = transB ? matmul(g, ka, true, transA) : matmul(ka, g, !transA, false);
+                gb = gb.sumTo(sb);
             }
             return new Tensor[]{ga, gb};
         }, a, b);
@@ -826,13 +856,21 @@ public final class Tensor {
         int d = Shape.dim(dim, parts.get(0).dim());
         Tensor out = parts.get(0).backend().concat(parts, d);
         Tensor[] inputs = parts.toArray(new Tensor[0]);
+        if (!Autograd.needsGrad(inputs)) {
+            return out;
+        }
+        int[] lengths = new int[inputs.length];
+        boolean[] needs = new boolean[inputs.length];
+        for (int i = 0; i < inputs.length; i++) {
+            lengths[i] = inputs[i].shape[d];
+            needs[i] = inputs[i].requiresGrad();
+        }
         return Autograd.record(out, "concat", g -> {
-            Tensor[] gs = new Tensor[inputs.length];
+            Tensor[] gs = new Tensor[lengths.length];
             int start = 0;
-            for (int i = 0; i < inputs.length; i++) {
-                int len = inputs[i].shape[d];
-                gs[i] = inputs[i].requiresGrad() ? g.narrow(d, start, len).contiguous() : null;
-                start += len;
+            for (int i = 0; i < lengths.length; i++) {
+                gs[i] = needs[i] ? g.narrow(d, start, lengths[i]).contiguous() : null;
+                start += lengths[i];
             }
             return gs;
         }, inputs);
@@ -849,8 +887,9 @@ public final class Tensor {
 
     /** Softmax over the last dimension. */
     public Tensor softmax() {
-        Tensor out = backend().softmax(this);
-        return Autograd.record(out, "softmax", g -> new Tensor[]{backend().softmaxBackward(g, out)}, this);
+        Backend be = backend();
+        Tensor out = be.softmax(this);
+        return Autograd.record(out, "softmax", g -> new Tensor[]{be.softmaxBackward(g, out)}, this);
     }
 
     @Override

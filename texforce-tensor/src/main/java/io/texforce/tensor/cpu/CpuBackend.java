@@ -80,6 +80,43 @@ public final class CpuBackend implements Backend {
     }
 
     /**
+     * Merges adjacent dims that every operand walks as one (stride[d] == stride[d+1] * shape[d+1]), so that rows
+     * get long: [B, C, H, W] + [B, C, 1, 1] becomes rows of H * W instead of W. Replaces {@code strides} in place
+     * and returns the merged shape.
+     */
+    private static int[] coalesce(int[] shape, int[][] strides) {
+        int rank = shape.length;
+        if (rank <= 1) {
+            return shape;
+        }
+        int[] s = new int[rank];
+        int[][] st = new int[strides.length][rank];
+        int k = 0;
+        for (int d = 0; d < rank; d++) {
+            boolean merge = k > 0;
+            for (int o = 0; o < strides.length && merge; o++) {
+                merge = st[o][k - 1] == strides[o][d] * shape[d];
+            }
+            if (merge) {
+                s[k - 1] *= shape[d];
+                for (int o = 0; o < strides.length; o++) {
+                    st[o][k - 1] = strides[o][d];
+                }
+            } else {
+                s[k] = shape[d];
+                for (int o = 0; o < strides.length; o++) {
+                    st[o][k] = strides[o][d];
+                }
+                k++;
+            }
+        }
+        for (int o = 0; o < strides.length; o++) {
+            strides[o] = Arrays.copyOf(st[o], k);
+        }
+        return Arrays.copyOf(s, k);
+    }
+
+    /**
      * Visits every row (all indices but the last) of {@code shape}: gives the row number and, per operand, the
      * offset of the row's first element. Rows are split across threads.
      */
@@ -133,16 +170,18 @@ public final class CpuBackend implements Backend {
         });
     }
 
-    private static void copyStrided(float[] src, int srcOff, int[] srcStrides, int[] shape,
+    private static void copyStrided(float[] src, int srcOff, int[] srcStrides, int[] fullShape,
                                     float[] dst, int dstOff, int[] dstStrides) {
-        int rank = shape.length;
-        if (rank == 0) {
+        if (fullShape.length == 0) {
             dst[dstOff] = src[srcOff];
             return;
         }
+        int[][] strides = {srcStrides, dstStrides};
+        int[] shape = coalesce(fullShape, strides);
+        int rank = shape.length;
         int inner = shape[rank - 1];
-        int ss = srcStrides[rank - 1], ds = dstStrides[rank - 1];
-        forEachRow(shape, new int[][]{srcStrides, dstStrides}, new int[]{srcOff, dstOff}, (row, off) -> {
+        int ss = strides[0][rank - 1], ds = strides[1][rank - 1];
+        forEachRow(shape, strides, new int[]{srcOff, dstOff}, (row, off) -> {
             int s = off[0], d = off[1];
             if (ss == 1 && ds == 1) {
                 System.arraycopy(src, s, dst, d, inner);
@@ -196,26 +235,20 @@ public final class CpuBackend implements Backend {
     public Tensor unary(UnaryOp op, Tensor x, float p) {
         float[] a = dense(x);
         float[] o = new float[a.length];
+        if (ActivationKernels.supports(op)) {
+            Parallel.forRange(a.length, GRAIN, (lo, hi) -> ActivationKernels.forward(op, p, a, o, lo, hi));
+            return wrap(o, x.shape());
+        }
         Parallel.forRange(a.length, GRAIN, (lo, hi) -> {
             switch (op) {
-                case NEG -> { for (int i = lo; i < hi; i++) o[i] = -a[i]; }
-                case EXP -> { for (int i = lo; i < hi; i++) o[i] = (float) Math.exp(a[i]); }
                 case LOG -> { for (int i = lo; i < hi; i++) o[i] = (float) Math.log(a[i]); }
                 case SQRT -> { for (int i = lo; i < hi; i++) o[i] = (float) Math.sqrt(a[i]); }
                 case RSQRT -> { for (int i = lo; i < hi; i++) o[i] = (float) (1.0 / Math.sqrt(a[i])); }
-                case SQUARE -> { for (int i = lo; i < hi; i++) o[i] = a[i] * a[i]; }
-                case ABS -> { for (int i = lo; i < hi; i++) o[i] = Math.abs(a[i]); }
                 case RECIPROCAL -> { for (int i = lo; i < hi; i++) o[i] = 1f / a[i]; }
-                case TANH -> { for (int i = lo; i < hi; i++) o[i] = (float) Math.tanh(a[i]); }
-                case SIGMOID -> { for (int i = lo; i < hi; i++) o[i] = ScalarMath.sigmoid(a[i]); }
-                case RELU -> { for (int i = lo; i < hi; i++) o[i] = Math.max(a[i], 0f); }
-                case GELU -> { for (int i = lo; i < hi; i++) o[i] = ScalarMath.gelu(a[i]); }
                 case GELU_TANH -> { for (int i = lo; i < hi; i++) o[i] = ScalarMath.geluTanh(a[i]); }
                 case QUICK_GELU -> { for (int i = lo; i < hi; i++) o[i] = a[i] * ScalarMath.sigmoid(1.702f * a[i]); }
-                case SILU -> { for (int i = lo; i < hi; i++) o[i] = a[i] * ScalarMath.sigmoid(a[i]); }
                 case POW -> { for (int i = lo; i < hi; i++) o[i] = pow(a[i], p); }
-                case ADD_SCALAR -> { for (int i = lo; i < hi; i++) o[i] = a[i] + p; }
-                case MUL_SCALAR -> { for (int i = lo; i < hi; i++) o[i] = a[i] * p; }
+                default -> throw new IllegalStateException(op + " has a SIMD kernel");
             }
         });
         return wrap(o, x.shape());
@@ -238,40 +271,25 @@ public final class CpuBackend implements Backend {
     public Tensor unaryBackward(UnaryOp op, Tensor gy, Tensor x, float p) {
         float[] g = dense(gy), a = dense(x);
         float[] o = new float[a.length];
+        if (ActivationKernels.supports(op)) {
+            Parallel.forRange(a.length, GRAIN, (lo, hi) -> ActivationKernels.backward(op, p, g, a, o, lo, hi));
+            return wrap(o, x.shape());
+        }
         Parallel.forRange(a.length, GRAIN, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
                 float v = a[i];
                 float d = switch (op) {
-                    case NEG -> -1f;
-                    case EXP -> (float) Math.exp(v);
                     case LOG -> 1f / v;
                     case SQRT -> (float) (0.5 / Math.sqrt(v));
                     case RSQRT -> (float) (-0.5 / (v * Math.sqrt(v)));
-                    case SQUARE -> 2f * v;
-                    case ABS -> Math.signum(v);
                     case RECIPROCAL -> -1f / (v * v);
-                    case TANH -> {
-                        float t = (float) Math.tanh(v);
-                        yield 1f - t * t;
-                    }
-                    case SIGMOID -> {
-                        float s = ScalarMath.sigmoid(v);
-                        yield s * (1f - s);
-                    }
-                    case RELU -> v > 0f ? 1f : 0f;
-                    case GELU -> ScalarMath.geluGrad(v);
                     case GELU_TANH -> ScalarMath.geluTanhGrad(v);
                     case QUICK_GELU -> {
                         float s = ScalarMath.sigmoid(1.702f * v);
                         yield s + 1.702f * v * s * (1f - s);
                     }
-                    case SILU -> {
-                        float s = ScalarMath.sigmoid(v);
-                        yield s + v * s * (1f - s);
-                    }
                     case POW -> p == 0f ? 0f : p * pow(v, p - 1f);
-                    case ADD_SCALAR -> 1f;
-                    case MUL_SCALAR -> p;
+                    default -> throw new IllegalStateException(op + " has a SIMD kernel");
                 };
                 o[i] = g[i] * d;
             }
@@ -281,61 +299,19 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor binary(BinaryOp op, Tensor a, Tensor b) {
-        int[] shape = Shape.broadcast(a.shape(), b.shape());
-        int n = Shape.numel(shape);
-        float[] o = new float[n];
+        int[] outShape = Shape.broadcast(a.shape(), b.shape());
+        float[] o = new float[Shape.numel(outShape)];
         float[] da = raw(a), db = raw(b);
+        int[][] strides = {broadcastStrides(a, outShape), broadcastStrides(b, outShape),
+                Shape.contiguousStrides(outShape)};
+        int[] shape = coalesce(outShape, strides);
         int rank = shape.length;
-        int[] sa = broadcastStrides(a, shape), sb = broadcastStrides(b, shape);
+        int[] sa = strides[0], sb = strides[1];
         int inner = rank == 0 ? 1 : shape[rank - 1];
         int ia = rank == 0 ? 0 : sa[rank - 1], ib = rank == 0 ? 0 : sb[rank - 1];
-        int[] so = Shape.contiguousStrides(shape);
-        forEachRow(shape, new int[][]{sa, sb, so}, new int[]{a.offset(), b.offset(), 0}, (row, off) ->
-                binaryRow(op, da, off[0], ia, db, off[1], ib, o, off[2], inner));
-        return wrap(o, shape);
-    }
-
-    private static void binaryRow(BinaryOp op, float[] a, int ao, int as, float[] b, int bo, int bs,
-                                  float[] o, int oo, int n) {
-        if (as == 1 && bs == 1) {
-            switch (op) {
-                case ADD -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i] + b[bo + i]; }
-                case SUB -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i] - b[bo + i]; }
-                case MUL -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i] * b[bo + i]; }
-                case DIV -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i] / b[bo + i]; }
-                default -> { for (int i = 0; i < n; i++) o[oo + i] = apply(op, a[ao + i], b[bo + i]); }
-            }
-            return;
-        }
-        if (as == 1 && bs == 0) {
-            float bv = b[bo];
-            switch (op) {
-                case ADD -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i] + bv; }
-                case SUB -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i] - bv; }
-                case MUL -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i] * bv; }
-                case DIV -> { for (int i = 0; i < n; i++) o[oo + i] = a[ao + i] / bv; }
-                default -> { for (int i = 0; i < n; i++) o[oo + i] = apply(op, a[ao + i], bv); }
-            }
-            return;
-        }
-        for (int i = 0; i < n; i++) {
-            o[oo + i] = apply(op, a[ao + i * as], b[bo + i * bs]);
-        }
-    }
-
-    private static float apply(BinaryOp op, float x, float y) {
-        return switch (op) {
-            case ADD -> x + y;
-            case SUB -> x - y;
-            case MUL -> x * y;
-            case DIV -> x / y;
-            case MAXIMUM -> Math.max(x, y);
-            case MINIMUM -> Math.min(x, y);
-            case POW -> (float) Math.pow(x, y);
-            case GT -> x > y ? 1f : 0f;
-            case LT -> x < y ? 1f : 0f;
-            case EQ -> x == y ? 1f : 0f;
-        };
+        forEachRow(shape, strides, new int[]{a.offset(), b.offset(), 0}, (row, off) ->
+                BinaryKernels.row(op, da, off[0], ia, db, off[1], ib, o, off[2], inner));
+        return wrap(o, outShape);
     }
 
     @Override
@@ -773,13 +749,7 @@ public final class CpuBackend implements Backend {
         }
         float[] a = dense(x);
         float[] o = new float[rows * h];
-        Parallel.forRange(rows, Math.max(1, GRAIN / two), (lo, hi) -> {
-            for (int r = lo; r < hi; r++) {
-                for (int i = 0; i < h; i++) {
-                    o[r * h + i] = a[r * two + i] * ScalarMath.gelu(a[r * two + h + i]);
-                }
-            }
-        });
+        Parallel.forRange(rows, Math.max(1, GRAIN / two), (lo, hi) -> ActivationKernels.geglu(a, o, h, lo, hi));
         int[] os = s.clone();
         os[os.length - 1] = h;
         return wrap(o, os);
@@ -791,15 +761,8 @@ public final class CpuBackend implements Backend {
         int two = s[s.length - 1], h = two / 2, rows = x.numel() / two;
         float[] a = dense(x), g = dense(gy);
         float[] o = new float[a.length];
-        Parallel.forRange(rows, Math.max(1, GRAIN / two), (lo, hi) -> {
-            for (int r = lo; r < hi; r++) {
-                for (int i = 0; i < h; i++) {
-                    float hv = a[r * two + i], gate = a[r * two + h + i], gv = g[r * h + i];
-                    o[r * two + i] = gv * ScalarMath.gelu(gate);
-                    o[r * two + h + i] = gv * hv * ScalarMath.geluGrad(gate);
-                }
-            }
-        });
+        Parallel.forRange(rows, Math.max(1, GRAIN / two),
+                (lo, hi) -> ActivationKernels.gegluBackward(g, a, o, h, lo, hi));
         return wrap(o, s);
     }
 
