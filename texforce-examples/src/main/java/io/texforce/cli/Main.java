@@ -12,6 +12,7 @@ import java.io.UncheckedIOException;
 @Command(name = "texforce", mixinStandardHelpOptions = true, version = "TexForce-J 0.1.0",
         description = "Text-encoder reinforcement learning for Stable Diffusion.",
         subcommands = {TokenizeCommand.class, EmbedCommand.class, UnetCommand.class, DecodeCommand.class, GenerateCommand.class,
+                ScoreCommand.class, ConvertCommand.class,
                 BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit code for invalid input (bad flags, missing or malformed files). */
