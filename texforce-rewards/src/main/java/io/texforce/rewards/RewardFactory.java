@@ -26,7 +26,7 @@ import java.util.Map;
  *   <li>{@code http}: url;</li>
  *   <li>{@code weighted}: weights, each term built from the same options.</li>
  * </ul>
- * One factory loads each CLIP model once, so {@code weighted} terms on the same model share it.
+ * One factory loads each CLIP model and tokenizer once, so {@code weighted} terms on the same model share them.
  */
 public final class RewardFactory {
     /** The names {@link #create} accepts. */
@@ -35,6 +35,7 @@ public final class RewardFactory {
 
     private final RewardOptions options;
     private final Map<Path, ClipModel> models = new HashMap<>();
+    private final Map<Path, ClipTokenizer> tokenizers = new HashMap<>();
 
     public RewardFactory(RewardOptions options) {
         this.options = options;
@@ -124,11 +125,11 @@ public final class RewardFactory {
     }
 
     /** CLIP's BPE tokenizer from the model folder (or its tokenizer/ subfolder), or beside a checkpoint file. */
-    private static ClipTokenizer tokenizer(Path path) {
+    private ClipTokenizer tokenizer(Path path) {
         Path dir = Files.isDirectory(path) ? path : path.toAbsolutePath().getParent();
         for (Path candidate : List.of(dir, dir.resolve("tokenizer"))) {
             if (Files.isRegularFile(candidate.resolve("vocab.json"))) {
-                return ClipTokenizer.load(candidate);
+                return tokenizers.computeIfAbsent(candidate, ClipTokenizer::load);
             }
         }
         throw new IllegalArgumentException("no CLIP tokenizer (vocab.json and merges.txt) in " + dir
