@@ -24,7 +24,7 @@ final class EvaluateCommand implements Runnable {
     Path model;
 
     @Mixin
-    RewardOptions rewardOptions;
+    RewardArgs rewardOptions;
 
     @Option(names = "--prompts", defaultValue = "animals", description = "Prompt source (as for train). Default: ${DEFAULT-VALUE}.")
     String prompts;

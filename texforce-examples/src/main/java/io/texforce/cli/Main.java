@@ -11,7 +11,9 @@ import java.io.UncheckedIOException;
 /** {@code bin/texforce}: the TexForce-J command-line tool. */
 @Command(name = "texforce", mixinStandardHelpOptions = true, version = "TexForce-J 0.1.0",
         description = "Text-encoder reinforcement learning for Stable Diffusion.",
-        subcommands = {TokenizeCommand.class, EmbedCommand.class, UnetCommand.class, DecodeCommand.class, GenerateCommand.class, TrainCommand.class, EvaluateCommand.class,
+        subcommands = {TokenizeCommand.class, EmbedCommand.class, UnetCommand.class, DecodeCommand.class,
+                GenerateCommand.class, TrainCommand.class, EvaluateCommand.class, ScoreCommand.class,
+                ConvertCommand.class,
                 BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit code for invalid input (bad flags, missing or malformed files). */

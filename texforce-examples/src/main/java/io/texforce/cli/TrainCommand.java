@@ -21,7 +21,7 @@ final class TrainCommand implements Runnable {
     Path model;
 
     @Mixin
-    RewardOptions rewardOptions;
+    RewardArgs rewardOptions;
 
     @Option(names = "--prompts", defaultValue = "animals",
             description = "animals, phrases, text:PROMPT, file:PATH, json:PATH[#KEY]. Default: ${DEFAULT-VALUE}.")

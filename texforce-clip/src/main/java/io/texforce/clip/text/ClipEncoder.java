@@ -10,9 +10,15 @@ public final class ClipEncoder extends Module {
     private final ModuleList<ClipEncoderLayer> layers;
 
     public ClipEncoder(VarBuilder vb, ClipTextConfig c) {
+        this(vb, c.numHiddenLayers(), c.hiddenSize(), c.intermediateSize(), c.numAttentionHeads(), c.hiddenAct(),
+                c.layerNormEps());
+    }
+
+    /** {@code count} layers of any CLIP tower. */
+    public ClipEncoder(VarBuilder vb, int count, int hidden, int intermediate, int heads, String activation, float eps) {
         this.layers = child("layers", new ModuleList<>());
-        for (int i = 0; i < c.numHiddenLayers(); i++) {
-            layers.add(new ClipEncoderLayer(vb.pp("layers").pp(i), c));
+        for (int i = 0; i < count; i++) {
+            layers.add(new ClipEncoderLayer(vb.pp("layers").pp(i), hidden, intermediate, heads, activation, eps));
         }
     }
 

@@ -13,10 +13,15 @@ public final class ClipEncoderLayer extends Module {
     private final ClipMlp mlp;
 
     public ClipEncoderLayer(VarBuilder vb, ClipTextConfig c) {
-        this.attn = child("self_attn", new ClipAttention(vb.pp("self_attn"), c.hiddenSize(), c.numAttentionHeads()));
-        this.norm1 = child("layer_norm1", new LayerNorm(vb.pp("layer_norm1"), c.hiddenSize(), c.layerNormEps()));
-        this.mlp = child("mlp", new ClipMlp(vb.pp("mlp"), c.hiddenSize(), c.intermediateSize(), c.hiddenAct()));
-        this.norm2 = child("layer_norm2", new LayerNorm(vb.pp("layer_norm2"), c.hiddenSize(), c.layerNormEps()));
+        this(vb, c.hiddenSize(), c.intermediateSize(), c.numAttentionHeads(), c.hiddenAct(), c.layerNormEps());
+    }
+
+    /** A layer of any CLIP tower (the image tower shares this layout with the text tower). */
+    public ClipEncoderLayer(VarBuilder vb, int hidden, int intermediate, int heads, String activation, float eps) {
+        this.attn = child("self_attn", new ClipAttention(vb.pp("self_attn"), hidden, heads));
+        this.norm1 = child("layer_norm1", new LayerNorm(vb.pp("layer_norm1"), hidden, eps));
+        this.mlp = child("mlp", new ClipMlp(vb.pp("mlp"), hidden, intermediate, activation));
+        this.norm2 = child("layer_norm2", new LayerNorm(vb.pp("layer_norm2"), hidden, eps));
     }
 
     public Tensor forward(Tensor x, boolean causal) {

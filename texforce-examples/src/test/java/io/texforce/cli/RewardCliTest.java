@@ -1,0 +1,124 @@
+package io.texforce.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.texforce.tensor.Tensor;
+import io.texforce.tensor.TestData;
+import io.texforce.tensor.io.DType;
+import io.texforce.tensor.io.Images;
+import io.texforce.tensor.io.SafeTensors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+import static io.texforce.cli.CliTest.run;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code texforce score} and {@code texforce convert} on the tiny-clip fixture. */
+class RewardCliTest {
+    private static final Path CLIP = TestData.tinyClip();
+
+    @TempDir
+    Path tmp;
+
+    /** Writes the golden raw image {@code images.<name>} as a PNG. */
+    private Path png(String name) {
+        try (SafeTensors g = SafeTensors.open(CLIP.resolve("golden/golden.safetensors"))) {
+            String key = "images." + name;
+            int[] s = g.info(key).shape();
+            byte[] px = g.bytes(key);
+            int h = s[0], w = s[1];
+            float[] d = new float[3 * h * w];
+            for (int c = 0; c < 3; c++) {
+                for (int i = 0; i < h * w; i++) {
+                    d[c * h * w + i] = (px[i * 3 + c] & 0xFF) / 255f;
+                }
+            }
+            Path file = tmp.resolve(name + ".png");
+            Images.writePng(Tensor.of(d, 3, h, w), file);
+            return file;
+        }
+    }
+
+    private static float[] golden(String key) {
+        try (SafeTensors g = SafeTensors.open(CLIP.resolve("golden/golden.safetensors"))) {
+            return g.floats(key);
+        }
+    }
+
+    @Test
+    void scorePrintsOneJsonLinePerImageMatchingTheGolden() throws IOException {
+        Path a = png("raw_0"), b = png("raw_1");
+        CliTest.Result r = run("score", "--reward", "aesthetic", "--reward-model", CLIP.resolve("hf").toString(),
+                "--aesthetic-head", CLIP.resolve("aesthetic_mlp_fp16_legacy.pth").toString(),
+                "--image", a.toString(), b.toString());
+        assertEquals(0, r.code(), r.err());
+        String[] lines = r.out().strip().split("\n");
+        assertEquals(2, lines.length, r.out());
+        float[] expected = golden("aesthetic.score");
+        double max = 0;
+        for (int i = 0; i < 2; i++) {
+            JsonNode line = new ObjectMapper().readTree(lines[i]);
+            assertEquals((i == 0 ? a : b).toString(), line.get("image").asText());
+            max = Math.max(max, Math.abs(line.get("score").asDouble() - expected[i]));
+        }
+        // The head here is the F16 legacy pickle: its rounded weights move the score by about 1e-4.
+        System.out.printf("cli score aesthetic (fp16 head) max abs error %.3e%n", max);
+        assertTrue(max < 2e-3, "max abs error " + max);
+    }
+
+    @Test
+    void scoreClipScoreUsesThePrompts() throws IOException {
+        Path a = png("raw_0");
+        CliTest.Result r = run("score", "--reward", "clip-score", "--reward-model", CLIP.resolve("hf").toString(),
+                "--image", a.toString(), a.toString(), "--prompt", "a photo of a cat", "A green colored rabbit.");
+        assertEquals(0, r.code(), r.err());
+        String[] lines = r.out().strip().split("\n");
+        float[] cos = golden("cosine.image0_vs_texts");
+        assertEquals(cos[0], new ObjectMapper().readTree(lines[0]).get("score").asDouble(), 1e-4);
+        assertEquals(cos[2], new ObjectMapper().readTree(lines[1]).get("score").asDouble(), 1e-4);
+    }
+
+    @Test
+    void scoreReportsBadOptionsWithoutStackTraces() {
+        String image = png("raw_square").toString();
+        CliTest.Result unknown = run("score", "--reward", "imagereward", "--image", image);
+        assertEquals(2, unknown.code());
+        assertTrue(unknown.err().contains("unknown reward 'imagereward'") && !unknown.err().contains("\tat "),
+                unknown.err());
+        CliTest.Result noHead = run("score", "--reward", "aesthetic", "--reward-model", CLIP.resolve("hf").toString(),
+                "--image", image);
+        assertEquals(2, noHead.code());
+        assertTrue(noHead.err().contains("--aesthetic-head"), noHead.err());
+        CliTest.Result prompts = run("score", "--reward", "jpeg-compressibility", "--image", image, image,
+                "--prompt", "a", "b", "c");
+        assertEquals(2, prompts.code());
+        assertTrue(prompts.err().contains("2 images but 3 prompts"), prompts.err());
+        CliTest.Result weight = run("score", "--reward", "weighted", "--reward-weight", "aesthetic", "--image", image);
+        assertEquals(2, weight.code());
+        assertTrue(weight.err().contains("NAME=WEIGHT"), weight.err());
+    }
+
+    @Test
+    void convertWritesSafetensorsAndRefusesForbiddenPickles() {
+        Path out = tmp.resolve("head.safetensors");
+        CliTest.Result r = run("convert", CLIP.resolve("aesthetic_mlp_fp16_legacy.pth").toString(), out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("wrote 10 tensors"), r.err());
+        try (SafeTensors got = SafeTensors.open(out);
+             SafeTensors ref = SafeTensors.open(CLIP.resolve("aesthetic_mlp.safetensors"))) {
+            assertEquals(ref.keys(), got.keys());
+            assertEquals(DType.F16, got.info("layers.0.weight").dtype());
+            assertArrayEquals(ref.info("layers.2.weight").shape(), got.info("layers.2.weight").shape());
+        }
+        CliTest.Result bad = run("convert", CLIP.resolve("forbidden_global.pth").toString(),
+                tmp.resolve("x.safetensors").toString());
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("'posix.system'") && !bad.err().contains("\tat "), bad.err());
+        assertTrue(!tmp.resolve("x.safetensors").toFile().exists());
+    }
+}

@@ -1,0 +1,41 @@
+package io.texforce.rewards;
+
+import io.texforce.rewards.clip.AestheticHead;
+import io.texforce.rewards.clip.ClipImageProcessor;
+import io.texforce.rewards.clip.ClipModel;
+import io.texforce.tensor.GradMode;
+import io.texforce.tensor.Tensor;
+
+import java.util.List;
+
+/**
+ * DDPO's aesthetic reward: the LAION aesthetic predictor on L2-normalised CLIP image features (ViT-L/14 for the
+ * released head). Prompts are ignored.
+ */
+public final class AestheticScore implements Reward {
+    private final ClipModel model;
+    private final ClipImageProcessor processor;
+    private final AestheticHead head;
+
+    public AestheticScore(ClipModel model, ClipImageProcessor processor, AestheticHead head) {
+        if (head.inputSize() != model.config().projectionDim()) {
+            throw new IllegalArgumentException("aesthetic head expects " + head.inputSize() + "-d image features but"
+                    + " the CLIP model projects to " + model.config().projectionDim());
+        }
+        this.model = model;
+        this.processor = processor;
+        this.head = head;
+    }
+
+    @Override
+    public String name() {
+        return "aesthetic";
+    }
+
+    @Override
+    public float[] score(Tensor images, List<String> prompts) {
+        try (var g = GradMode.noGrad()) {
+            return head.forward(ClipModel.normalize(model.imageEmbeds(processor.preprocess(images)))).toFloatArray();
+        }
+    }
+}
