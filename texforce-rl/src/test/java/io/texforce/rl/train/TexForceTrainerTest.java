@@ -118,4 +118,15 @@ class TexForceTrainerTest {
         assertTrue(Files.isRegularFile(joint.resolve("unet_lora.safetensors")));
         assertTrue(Files.isRegularFile(joint.resolve("lora.safetensors")));
     }
+
+    @Test
+    void aestheticRewardDrivesTrainingEndToEnd() {
+        Path clip = TestData.tinyClip();
+        try (Reward aesthetic = new io.texforce.rewards.RewardFactory(new io.texforce.rewards.RewardOptions(
+                clip.resolve("hf"), clip.resolve("aesthetic_mlp.safetensors"), null, Map.of())).create("aesthetic")) {
+            TrainingSummary s = small(tmp.resolve("aesthetic")).reward(aesthetic).epochs(1).build().train();
+            assertTrue(Float.isFinite(s.epochs().get(0).rewardMean()), "aesthetic scores are finite");
+            assertEquals(0, s.epochs().get(0).dropped());
+        }
+    }
 }
