@@ -41,11 +41,7 @@ final class EmbedCommand implements Runnable {
     public void run() {
         ClipTokenizer tok = ClipTokenizer.load(ModelDir.component(model, "tokenizer", "vocab.json"));
         ClipTextModel encoder = ClipTextModel.load(ModelDir.component(model, "text_encoder", "config.json"));
-        int n = 0;
-        for (String spec : loras) {
-            LoraSpec l = LoraSpec.parse(spec);
-            encoder.loadLora(l.file(), "lora" + n++, l.weight());
-        }
+        LoraSpec.attachAll(encoder, loras);
         Tensor emb;
         try (var g = GradMode.noGrad()) {
             emb = encoder.forward(tok.tokenize(prompts), clipSkip);

@@ -67,15 +67,8 @@ final class GenerateCommand implements Runnable {
     @Override
     public void run() {
         StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model);
-        int n = 0;
-        for (String spec : textLoras) {
-            LoraSpec l = LoraSpec.parse(spec);
-            pipe.textEncoder().loadLora(l.file(), "text" + n++, l.weight());
-        }
-        for (String spec : unetLoras) {
-            LoraSpec l = LoraSpec.parse(spec);
-            pipe.unet().loadLora(l.file(), "unet" + n++, l.weight());
-        }
+        LoraSpec.attachAll(pipe.textEncoder(), textLoras);
+        LoraSpec.attachAll(pipe.unet(), unetLoras);
         Tensor init = null;
         if (latents != null) {
             try (SafeTensors st = SafeTensors.open(latents)) {

@@ -44,11 +44,7 @@ final class UnetCommand implements Runnable {
             t = st.floats("timestep");
         }
         UNet2DConditionModel unet = UNet2DConditionModel.load(ModelDir.component(model, "unet", "config.json"));
-        int n = 0;
-        for (String spec : loras) {
-            LoraSpec l = LoraSpec.parse(spec);
-            unet.loadLora(l.file(), "lora" + n++, l.weight());
-        }
+        LoraSpec.attachAll(unet, loras);
         Tensor result;
         try (var g = GradMode.noGrad()) {
             result = unet.forward(sample, t, context);

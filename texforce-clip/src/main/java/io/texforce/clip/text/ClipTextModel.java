@@ -9,7 +9,8 @@ import io.texforce.tensor.nn.Module;
 import io.texforce.tensor.nn.SafeTensorsSource;
 import io.texforce.tensor.nn.VarBuilder;
 
-import java.nio.file.Files;
+import io.texforce.tensor.io.ComponentFolder;
+
 import java.nio.file.Path;
 
 /**
@@ -34,13 +35,9 @@ public final class ClipTextModel extends Module {
     }
 
     public static ClipTextModel load(Path dir, Backend backend) {
-        Path folder = Files.isDirectory(dir.resolve("text_encoder")) ? dir.resolve("text_encoder") : dir;
-        Path config = folder.resolve("config.json");
-        if (!Files.isRegularFile(config)) {
-            throw new IllegalArgumentException("no config.json in " + folder + " (expected a diffusers pipeline folder"
-                    + " or its text_encoder/ folder)");
-        }
-        ClipTextConfig c = ClipTextConfig.load(config);
+        ComponentFolder component = ComponentFolder.resolve(dir, "text_encoder");
+        Path folder = component.folder();
+        ClipTextConfig c = ClipTextConfig.load(component.config());
         try (SafeTensorsSource src = SafeTensorsSource.openComponent(folder, "model")) {
             VarBuilder vb = VarBuilder.of(src, backend);
             ClipTextModel model = new ClipTextModel(vb, c);

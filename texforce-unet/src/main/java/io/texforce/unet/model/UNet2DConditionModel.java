@@ -16,7 +16,8 @@ import io.texforce.tensor.nn.WeightSource;
 import io.texforce.unet.nn.Activations;
 import io.texforce.unet.nn.TimestepEmbedding;
 
-import java.nio.file.Files;
+import io.texforce.tensor.io.ComponentFolder;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -82,13 +83,9 @@ public final class UNet2DConditionModel extends Module {
     }
 
     public static UNet2DConditionModel load(Path dir, Backend backend) {
-        Path folder = Files.isDirectory(dir.resolve("unet")) ? dir.resolve("unet") : dir;
-        Path config = folder.resolve("config.json");
-        if (!Files.isRegularFile(config)) {
-            throw new IllegalArgumentException("no config.json in " + folder + " (expected a diffusers pipeline folder"
-                    + " or its unet/ folder)");
-        }
-        UNetConfig c = UNetConfig.load(config);
+        ComponentFolder component = ComponentFolder.resolve(dir, "unet");
+        Path folder = component.folder();
+        UNetConfig c = UNetConfig.load(component.config());
         try (SafeTensorsSource src = SafeTensorsSource.openComponent(folder, "diffusion_pytorch_model")) {
             VarBuilder vb = VarBuilder.of(src, backend);
             UNet2DConditionModel model = new UNet2DConditionModel(vb, c);

@@ -9,7 +9,8 @@ import io.texforce.tensor.nn.SafeTensorsSource;
 import io.texforce.tensor.nn.VarBuilder;
 import io.texforce.tensor.nn.WeightSource;
 
-import java.nio.file.Files;
+import io.texforce.tensor.io.ComponentFolder;
+
 import java.nio.file.Path;
 import java.util.List;
 
@@ -42,13 +43,9 @@ public final class AutoencoderKL extends Module {
 
     /** Loads {@code vae/} of a pipeline folder (or the vae folder itself). */
     public static AutoencoderKL load(Path dir, Backend backend) {
-        Path folder = Files.isDirectory(dir.resolve("vae")) ? dir.resolve("vae") : dir;
-        Path config = folder.resolve("config.json");
-        if (!Files.isRegularFile(config)) {
-            throw new IllegalArgumentException("no config.json in " + folder + " (expected a diffusers pipeline folder"
-                    + " or its vae/ folder)");
-        }
-        VaeConfig c = VaeConfig.load(config);
+        ComponentFolder component = ComponentFolder.resolve(dir, "vae");
+        Path folder = component.folder();
+        VaeConfig c = VaeConfig.load(component.config());
         try (SafeTensorsSource src = SafeTensorsSource.openComponent(folder, "diffusion_pytorch_model")) {
             VarBuilder vb = VarBuilder.of(src, backend);
             AutoencoderKL vae = new AutoencoderKL(vb, c);
