@@ -169,6 +169,10 @@ public final class TexForceTrainer {
             evalBefore = readEvalBefore();
             log.accept("resuming " + runDir + " after epoch " + startEpoch);
         } else {
+            if (RunCheckpoint.exists(checkpointFile)) {
+                throw new IllegalArgumentException(runDir + " already holds a run (checkpoint.safetensors); resume it"
+                        + " (--resume) or choose another output directory");
+            }
             MetricsLog.rewrite(metricsFile, List.of());
             evalBefore = evaluate(0);
             writeSummary(evalBefore, history);

@@ -81,6 +81,8 @@ class TexForceTrainerTest {
         var e = assertThrows(IllegalArgumentException.class,
                 () -> small(out).learningRate(5e-3f).resume(true).build().train());
         assertTrue(e.getMessage().contains("different settings"), e.getMessage());
+        var overwrite = assertThrows(IllegalArgumentException.class, () -> small(out).epochs(1).build().train());
+        assertTrue(overwrite.getMessage().contains("already holds a run"), overwrite.getMessage());
     }
 
     @Test
