@@ -1,6 +1,7 @@
 package io.texforce.cli;
 
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.Parity;
 import io.texforce.tensor.TestData;
 import io.texforce.tensor.io.SafeTensors;
 import org.junit.jupiter.api.Test;
@@ -118,13 +119,8 @@ class CliTest {
         assertEquals(new LoraSpec(Path.of("dir:x/a.safetensors"), 1f), LoraSpec.parse("dir:x/a.safetensors"));
     }
 
-    private static double maxAbs(float[] a, float[] b) {
-        assertEquals(b.length, a.length);
-        double m = 0;
-        for (int i = 0; i < a.length; i++) {
-            m = Math.max(m, Math.abs(a[i] - b[i]));
-        }
-        return m;
+    static double maxAbs(float[] a, float[] b) {
+        return Parity.maxAbsDiff(a, b);
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.texforce.rl;
 
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.Parity;
 import io.texforce.tensor.TestData;
 import io.texforce.tensor.io.SafeTensors;
 import io.texforce.unet.scheduler.DdimScheduler;
@@ -29,13 +30,7 @@ class DdimPolicyGoldenTest {
     }
 
     static double maxAbsDiff(Tensor a, Tensor b) {
-        assertArrayEquals(b.shape(), a.shape(), "shape");
-        float[] x = a.toFloatArray(), y = b.toFloatArray();
-        double m = 0;
-        for (int i = 0; i < x.length; i++) {
-            m = Math.max(m, Math.abs(x[i] - y[i]));
-        }
-        return m;
+        return Parity.maxAbsDiff(a, b);
     }
 
     static void check(String what, Tensor actual, Tensor expected) {

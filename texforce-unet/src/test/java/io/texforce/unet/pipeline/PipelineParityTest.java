@@ -1,6 +1,7 @@
 package io.texforce.unet.pipeline;
 
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.Parity;
 import io.texforce.tensor.TestData;
 import io.texforce.tensor.io.Images;
 import io.texforce.tensor.io.SafeTensors;
@@ -22,13 +23,7 @@ class PipelineParityTest {
     Path tmp;
 
     static double maxAbs(Tensor a, Tensor b) {
-        assertArrayEquals(b.shape(), a.shape());
-        float[] x = a.toFloatArray(), y = b.toFloatArray();
-        double m = 0;
-        for (int i = 0; i < x.length; i++) {
-            m = Math.max(m, Math.abs(x[i] - y[i]));
-        }
-        return m;
+        return Parity.maxAbsDiff(a, b);
     }
 
     @Test

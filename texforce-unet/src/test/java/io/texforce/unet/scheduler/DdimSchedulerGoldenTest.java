@@ -1,6 +1,7 @@
 package io.texforce.unet.scheduler;
 
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.Parity;
 import io.texforce.tensor.TestData;
 import io.texforce.tensor.io.SafeTensors;
 import org.junit.jupiter.api.AfterAll;
@@ -30,13 +31,7 @@ class DdimSchedulerGoldenTest {
     }
 
     static double maxAbsDiff(Tensor a, Tensor b) {
-        assertArrayEquals(b.shape(), a.shape(), "shape");
-        float[] x = a.toFloatArray(), y = b.toFloatArray();
-        double m = 0;
-        for (int i = 0; i < x.length; i++) {
-            m = Math.max(m, Math.abs(x[i] - y[i]));
-        }
-        return m;
+        return Parity.maxAbsDiff(a, b);
     }
 
     @Test
