@@ -356,7 +356,8 @@ public final class TexForceTrainer {
         long[] seeds = new long[n];
         for (int i = 0; i < n; i++) {
             ps.add(prompts.get(i));
-            seeds[i] = Seeds.mix(config.seed(), -1, i);
+            // The same evaluation seeds for every run, so runs with different training seeds share one baseline.
+            seeds[i] = Seeds.mix(0, -1, i);
         }
         GenerationRequest r = new GenerationRequest(ps, config.negativePrompt(), config.steps(), config.guidanceScale(),
                 config.eta(), seeds, null, config.height(), config.width(), config.clipSkip());
