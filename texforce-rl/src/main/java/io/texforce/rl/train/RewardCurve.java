@@ -46,9 +46,11 @@ public final class RewardCurve {
         g.setColor(Color.GRAY);
         g.drawRect(left, top, w - left - right, h - top - bottom);
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+        // Enough decimals to tell the tick labels apart, however narrow the range.
+        int decimals = (int) Math.max(0, Math.min(8, 2 - Math.floor(Math.log10(hi - lo))));
         for (int k = 0; k <= 4; k++) {
             double v = lo + (hi - lo) * k / 4;
-            g.drawString(String.format("%.3g", v), 5, py.applyAsInt(v) + 4);
+            g.drawString(String.format("%." + decimals + "f", v), 5, py.applyAsInt(v) + 4);
         }
         g.drawString("epoch", w / 2 - 15, h - 15);
         g.setColor(Color.BLACK);
