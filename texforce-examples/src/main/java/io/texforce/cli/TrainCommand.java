@@ -70,6 +70,24 @@ final class TrainCommand implements Runnable {
     @Option(names = "--weight-decay", defaultValue = "1e-4", description = "Default: ${DEFAULT-VALUE}.")
     float weightDecay;
 
+    @Option(names = "--adam-beta1", defaultValue = "0.9", description = "Default: ${DEFAULT-VALUE}.")
+    float beta1;
+
+    @Option(names = "--adam-beta2", defaultValue = "0.999", description = "Default: ${DEFAULT-VALUE}.")
+    float beta2;
+
+    @Option(names = "--adam-eps", defaultValue = "1e-8", description = "Default: ${DEFAULT-VALUE}.")
+    float adamEps;
+
+    @Option(names = "--height", defaultValue = "0", description = "Image height in pixels (default: the model's).")
+    int height;
+
+    @Option(names = "--width", defaultValue = "0", description = "Image width in pixels (default: the model's).")
+    int width;
+
+    @Option(names = "--clip-skip", defaultValue = "0", description = "Text-encoder layers to skip. Default: 0.")
+    int clipSkip;
+
     @Option(names = "--warmup-fraction", defaultValue = "0.03", description = "Default: ${DEFAULT-VALUE}.")
     float warmupFraction;
 
@@ -88,6 +106,9 @@ final class TrainCommand implements Runnable {
 
     @Option(names = "--unet-lora-rank", defaultValue = "4", description = "Default: ${DEFAULT-VALUE}.")
     int unetLoraRank;
+
+    @Option(names = "--unet-lora-alpha", defaultValue = "4", description = "Default: ${DEFAULT-VALUE}.")
+    float unetLoraAlpha;
 
     @Option(names = "--unet-lora-targets", split = ",", defaultValue = "to_q,to_k,to_v,to_out.0",
             description = "Default: ${DEFAULT-VALUE}.")
@@ -131,9 +152,10 @@ final class TrainCommand implements Runnable {
                     .mode(mode).epochs(epochs).samplesPerEpoch(samplesPerEpoch).sampleBatchSize(batchSize)
                     .trainBatchSize(trainBatchSize == null ? batchSize : trainBatchSize)
                     .gradientAccumulation(gradientAccumulation).steps(steps).eta(eta).guidanceScale(guidance)
-                    .negativePrompt(negative).learningRate(lr).adam(0.9f, 0.999f, weightDecay, 1e-8f)
+                    .negativePrompt(negative).learningRate(lr).adam(beta1, beta2, weightDecay, adamEps)
+                    .resolution(height, width).clipSkip(clipSkip)
                     .warmupFraction(warmupFraction).maxGradNorm(maxGradNorm)
-                    .lora(loraRank, loraAlpha, loraTargets).unetLora(unetLoraRank, unetLoraRank, unetLoraTargets)
+                    .lora(loraRank, loraAlpha, loraTargets).unetLora(unetLoraRank, unetLoraAlpha, unetLoraTargets)
                     .timestepFraction(timestepFraction).innerEpochs(innerEpochs).clipRange(clipRange)
                     .advClipMax(advClipMax).perPromptStatTracking(!noPerPromptStats, statBuffer, statMinCount)
                     .evalImages(evalImages).seed(seed).progressBar(!noProgress)
