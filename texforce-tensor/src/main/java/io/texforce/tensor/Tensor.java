@@ -165,10 +165,10 @@ public final class Tensor {
             }
             pos += index[i] * strides[i];
         }
-        return narrowToElement(pos);
+        return elementAt(pos);
     }
 
-    private float narrowToElement(int pos) {
+    private float elementAt(int pos) {
         return new Tensor(storage, new int[0], new int[0], pos).toFloatArray()[0];
     }
 
