@@ -245,6 +245,7 @@ public final class CpuBackend implements Backend {
                 case SQRT -> { for (int i = lo; i < hi; i++) o[i] = (float) Math.sqrt(a[i]); }
                 case RSQRT -> { for (int i = lo; i < hi; i++) o[i] = (float) (1.0 / Math.sqrt(a[i])); }
                 case RECIPROCAL -> { for (int i = lo; i < hi; i++) o[i] = 1f / a[i]; }
+                case TANH -> { for (int i = lo; i < hi; i++) o[i] = (float) Math.tanh(a[i]); }
                 case GELU_TANH -> { for (int i = lo; i < hi; i++) o[i] = ScalarMath.geluTanh(a[i]); }
                 case QUICK_GELU -> { for (int i = lo; i < hi; i++) o[i] = a[i] * ScalarMath.sigmoid(1.702f * a[i]); }
                 case POW -> { for (int i = lo; i < hi; i++) o[i] = pow(a[i], p); }
@@ -281,6 +282,10 @@ public final class CpuBackend implements Backend {
                 float d = switch (op) {
                     case LOG -> 1f / v;
                     case SQRT -> (float) (0.5 / Math.sqrt(v));
+                    case TANH -> {
+                        float t = (float) Math.tanh(v);
+                        yield 1f - t * t;
+                    }
                     case RSQRT -> (float) (-0.5 / (v * Math.sqrt(v)));
                     case RECIPROCAL -> -1f / (v * v);
                     case GELU_TANH -> ScalarMath.geluTanhGrad(v);

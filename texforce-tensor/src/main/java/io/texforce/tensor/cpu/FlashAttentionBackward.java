@@ -126,7 +126,7 @@ final class FlashAttentionBackward {
         }
         float rowLse = lse[row], rowDelta = delta[row];
         for (int j = 0; j < width; j += F.length()) {
-            var p = FloatVector.fromArray(F, probs, so + j).fma(scale, -rowLse).lanewise(VectorOperators.EXP);
+            var p = VectorMath.exp(FloatVector.fromArray(F, probs, so + j).fma(scale, -rowLse));
             p.intoArray(probs, so + j);
             FloatVector.fromArray(F, gradScores, so + j).sub(rowDelta).mul(p).mul(scale).intoArray(gradScores, so + j);
         }

@@ -108,11 +108,11 @@ final class FlashAttentionForward {
         float max = Math.max(previous, maxV.reduceLanes(VectorOperators.MAX));
         var sumV = FloatVector.zero(F);
         for (int j = 0; j < width; j += F.length()) {
-            var p = FloatVector.fromArray(F, scores, so + j).sub(max).lanewise(VectorOperators.EXP);
+            var p = VectorMath.exp(FloatVector.fromArray(F, scores, so + j).sub(max));
             p.intoArray(scores, so + j);
             sumV = sumV.add(p);
         }
-        float blockSum = sumV.reduceLanes(VectorOperators.ADD);
+        float blockSum = VectorMath.sum(sumV);
         rowMax[r] = max;
         if (previous == max) {
             rowSum[r] += blockSum;

@@ -166,7 +166,7 @@ public final class NormKernels {
                     max = Math.max(max, x[off + i]);
                 }
                 for (i = 0; i < bound; i += F.length()) {
-                    FloatVector.fromArray(F, x, off + i).sub(max).lanewise(VectorOperators.EXP).intoArray(y, off + i);
+                    VectorMath.exp(FloatVector.fromArray(F, x, off + i).sub(max)).intoArray(y, off + i);
                 }
                 for (; i < cols; i++) {
                     y[off + i] = (float) Math.exp(x[off + i] - max);

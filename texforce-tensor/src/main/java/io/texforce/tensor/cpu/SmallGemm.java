@@ -82,7 +82,7 @@ final class SmallGemm {
             for (int bound = S.loopBound(k); p < bound; p += S.length()) {
                 acc = FloatVector.fromArray(S, x, xo + p).fma(FloatVector.fromArray(S, y, yo + p), acc);
             }
-            s = acc.reduceLanes(VectorOperators.ADD);
+            s = VectorMath.sum(acc);
         }
         for (; p < k; p++) {
             s += x[xo + p] * y[yo + p];

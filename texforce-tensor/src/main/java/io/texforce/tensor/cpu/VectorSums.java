@@ -26,7 +26,7 @@ final class VectorSums {
             for (int e = i, end = Math.min(i + blockLen, bound); e < end; e += step) {
                 acc = acc.add(FloatVector.fromArray(F, a, off + e));
             }
-            total += acc.reduceLanes(VectorOperators.ADD);
+            total += VectorMath.sum(acc);
         }
         for (i = bound; i < len; i++) {
             total += a[off + i];
@@ -46,7 +46,7 @@ final class VectorSums {
                 var dv = FloatVector.fromArray(F, a, off + e).sub(c);
                 acc = dv.fma(dv, acc);
             }
-            total += acc.reduceLanes(VectorOperators.ADD);
+            total += VectorMath.sum(acc);
         }
         for (i = bound; i < len; i++) {
             double dv = a[off + i] - center;
@@ -67,7 +67,7 @@ final class VectorSums {
                 var xv = FloatVector.fromArray(F, x, xOff + e).sub(c);
                 acc = FloatVector.fromArray(F, g, gOff + e).fma(xv, acc);
             }
-            total += acc.reduceLanes(VectorOperators.ADD);
+            total += VectorMath.sum(acc);
         }
         for (i = bound; i < len; i++) {
             total += (double) g[gOff + i] * (x[xOff + i] - center);
@@ -85,7 +85,7 @@ final class VectorSums {
             for (int e = i, end = Math.min(i + blockLen, bound); e < end; e += step) {
                 acc = FloatVector.fromArray(F, a, aOff + e).fma(FloatVector.fromArray(F, b, bOff + e), acc);
             }
-            total += acc.reduceLanes(VectorOperators.ADD);
+            total += VectorMath.sum(acc);
         }
         for (i = bound; i < len; i++) {
             total += (double) a[aOff + i] * b[bOff + i];

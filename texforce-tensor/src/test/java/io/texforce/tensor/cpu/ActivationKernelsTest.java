@@ -98,7 +98,7 @@ class ActivationKernelsTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @EnumSource(value = UnaryOp.class, names = {"NEG", "EXP", "SQUARE", "ABS", "RELU", "TANH", "SIGMOID", "SILU",
+    @EnumSource(value = UnaryOp.class, names = {"NEG", "EXP", "SQUARE", "ABS", "RELU", "SIGMOID", "SILU",
             "GELU", "ADD_SCALAR", "MUL_SCALAR"})
     void forwardMatchesExactValues(UnaryOp op) {
         float[] x = inputs();
@@ -108,7 +108,7 @@ class ActivationKernelsTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @EnumSource(value = UnaryOp.class, names = {"NEG", "EXP", "SQUARE", "ABS", "RELU", "TANH", "SIGMOID", "SILU",
+    @EnumSource(value = UnaryOp.class, names = {"NEG", "EXP", "SQUARE", "ABS", "RELU", "SIGMOID", "SILU",
             "GELU", "ADD_SCALAR", "MUL_SCALAR"})
     void backwardMatchesExactDerivatives(UnaryOp op) {
         float[] x = inputs();

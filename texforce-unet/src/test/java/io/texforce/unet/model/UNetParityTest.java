@@ -74,4 +74,19 @@ class UNetParityTest {
                 err / scale);
         assertTrue(err / scale < 1e-3, "relative error " + err / scale);
     }
+
+    @Test
+    void forwardIsBitIdenticalWhetherOrNotTheJitHasCompiledIt() {
+        // The first calls run interpreted/C1 code, later ones C2 code with vector intrinsics: resume after a crash
+        // (a fresh JVM) must reproduce an uninterrupted run bit for bit, so every execution mode must agree.
+        io.texforce.tensor.random.Generator g = new io.texforce.tensor.random.Generator(11);
+        Tensor x = g.randn(3, 4, 16, 16), ctx = g.randn(3, 77, 32);
+        try (var ng = GradMode.noGrad()) {
+            float[] first = unet.forward(x, new float[]{321}, ctx).toFloatArray();
+            for (int i = 0; i < 5; i++) {
+                float[] again = unet.forward(x, new float[]{321}, ctx).toFloatArray();
+                assertTrue(java.util.Arrays.equals(first, again), "forward pass " + (i + 2) + " differs from the first");
+            }
+        }
+    }
 }
