@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Compiles every kernel in native/ with nvcc into one fat binary holding SASS for sm_80 (A100) and sm_90 (H100)
+# plus compute_90 PTX that newer GPUs JIT-compile, and also writes the per-kernel PTX and CUBIN for inspection.
+# Warnings are errors. Output: native/build/ (texforce-kernels.fatbin is what texforce-cuda packs as a resource).
+#   native/build.sh               build everything
+#   native/build.sh --resources   also print registers, spills and shared memory per kernel
+# NVCC overrides the compiler (default: nvcc on PATH, else /usr/local/cuda/bin/nvcc).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+nvcc="${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}"
+if [ ! -x "$nvcc" ]; then
+  echo "native/build.sh: nvcc not found (set NVCC or install the CUDA toolkit)" >&2
+  exit 1
+fi
+out="$here/build"
+mkdir -p "$out"
+flags=(-std=c++17 -O3 -Werror all-warnings -Xptxas -Werror -Xcompiler -Wall,-Wextra -I "$here")
+resources=()
+if [ "${1:-}" = "--resources" ]; then
+  resources=(--resource-usage)
+fi
+sources=("$here"/*.cu)
+for src in "${sources[@]}"; do
+  name="$(basename "$src" .cu)"
+  "$nvcc" "${flags[@]}" -arch=compute_90 -ptx -o "$out/$name.ptx" "$src"
+  for sm in 80 90; do
+    "$nvcc" "${flags[@]}" "${resources[@]}" -gencode "arch=compute_$sm,code=sm_$sm" -cubin \
+      -o "$out/$name.sm_$sm.cubin" "$src"
+  done
+done
+# One translation unit for the fat binary, so that the Java side loads a single module.
+unit="$out/texforce-kernels.cu"
+printf '#include "%s"\n' "${sources[@]}" > "$unit"
+"$nvcc" "${flags[@]}" -fatbin \
+  -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 \
+  -o "$out/texforce-kernels.fatbin" "$unit"
+echo "native/build.sh: $(ls "$out"/*.cubin | wc -l) cubins, $(ls "$out"/*.ptx | wc -l) ptx, $out/texforce-kernels.fatbin ($(du -h "$out/texforce-kernels.fatbin" | cut -f1))"
