@@ -9,12 +9,13 @@
 #define TF_MAX_OPERANDS 4
 
 // Shape and per-operand element strides of an elementwise loop over up to TF_MAX_RANK dims. Passed by value: the
-// Java side lays it out as int rank, int shape[8], int stride[4][8] (132 bytes, 4-byte aligned).
+// Java side lays it out as int rank, int shape[8], int stride[4][8] (164 bytes, 4-byte aligned).
 struct Indexer {
     int rank;
     int shape[TF_MAX_RANK];
     int stride[TF_MAX_OPERANDS][TF_MAX_RANK];
 };
+static_assert(sizeof(Indexer) == 164, "io.texforce.cuda.Indexer writes this layout");
 
 // Element offset of operand `op` for the row-major linear index `i` of the loop's shape.
 __device__ __forceinline__ int tf_offset(const Indexer& ix, int op, int i) {
