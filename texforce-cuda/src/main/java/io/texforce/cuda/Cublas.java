@@ -1,0 +1,91 @@
+package io.texforce.cuda;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * Row-major single-precision GEMMs on cuBLAS ({@code libcublas.so.13}), bound through the foreign function
+ * interface. cuBLAS is column-major, and a row-major C = op(A) op(B) is the column-major C^T = op(B)^T op(A)^T,
+ * so every call passes B first. Runs in the primary context on the default stream, ordered with our kernels.
+ */
+final class Cublas {
+    private static final int OP_N = 0, OP_T = 1;
+    private static final int DEFAULT_MATH = 0, TF32_TENSOR_OP_MATH = 3;
+
+    private final MethodHandle sgemm, sgemmStridedBatched, statusName;
+    private final MemorySegment handle;
+    private final Arena arena = Arena.ofAuto();
+    /** Host slots for alpha and beta (cuBLAS's default host pointer mode). */
+    private final MemorySegment alpha = arena.allocate(JAVA_FLOAT), beta = arena.allocate(JAVA_FLOAT);
+
+    Cublas(boolean tf32) {
+        SymbolLookup lib = NativeLibraries.open("libcublas.so.13", "cublas");
+        Linker linker = Linker.nativeLinker();
+        MethodHandle create = linker.downcallHandle(Driver.symbol(lib, "cublasCreate_v2"),
+                FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        MethodHandle mathMode = linker.downcallHandle(Driver.symbol(lib, "cublasSetMathMode"),
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        statusName = linker.downcallHandle(Driver.symbol(lib, "cublasGetStatusName"),
+                FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        sgemm = linker.downcallHandle(Driver.symbol(lib, "cublasSgemm_v2"), FunctionDescriptor.of(JAVA_INT,
+                ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG,
+                JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+        sgemmStridedBatched = linker.downcallHandle(Driver.symbol(lib, "cublasSgemmStridedBatched"),
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS,
+                        JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT,
+                        JAVA_LONG, JAVA_INT));
+        MemorySegment slot = arena.allocate(ADDRESS);
+        check(invoke(create, slot), "cublasCreate");
+        handle = slot.get(ADDRESS, 0);
+        check(invoke(mathMode, handle, tf32 ? TF32_TENSOR_OP_MATH : DEFAULT_MATH), "cublasSetMathMode");
+    }
+
+    /**
+     * Row-major C[m, n] = alpha op(A) op(B) + beta C for {@code batch} matrices at the given element strides
+     * (0 broadcasts one matrix); A is [m, k] (or [k, m] when transA) with row stride lda, B is [k, n] (or [n, k]).
+     */
+    synchronized void gemm(boolean transA, boolean transB, int m, int n, int k, float alphaValue,
+                           long a, int lda, long strideA, long b, int ldb, long strideB,
+                           float betaValue, long c, int ldc, long strideC, int batch) {
+        alpha.set(JAVA_FLOAT, 0, alphaValue);
+        beta.set(JAVA_FLOAT, 0, betaValue);
+        int opA = transA ? OP_T : OP_N, opB = transB ? OP_T : OP_N;
+        int rc = batch == 1
+                ? invoke(sgemm, handle, opB, opA, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc)
+                : invoke(sgemmStridedBatched, handle, opB, opA, n, m, k, alpha, b, ldb, strideB, a, lda,
+                strideA, beta, c, ldc, strideC, batch);
+        check(rc, "cublasSgemm" + (batch == 1 ? "" : "StridedBatched") + " (m=" + m + ", n=" + n + ", k=" + k
+                + ", batch=" + batch + ")");
+    }
+
+    private void check(int status, String what) {
+        if (status != 0) {
+            String name;
+            try {
+                name = ((MemorySegment) statusName.invoke(status)).reinterpret(64).getString(0);
+            } catch (Throwable t) {
+                name = "status " + status;
+            }
+            throw new CudaException(what + " failed: " + name);
+        }
+    }
+
+    private static int invoke(MethodHandle h, Object... args) {
+        try {
+            return (int) h.invokeWithArguments(args);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new CudaException("cuBLAS call failed", t);
+        }
+    }
+}

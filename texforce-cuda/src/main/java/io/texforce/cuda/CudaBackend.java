@@ -1,0 +1,854 @@
+package io.texforce.cuda;
+
+import io.texforce.tensor.Backend;
+import io.texforce.tensor.BinaryOp;
+import io.texforce.tensor.ReduceOp;
+import io.texforce.tensor.Shape;
+import io.texforce.tensor.Storage;
+import io.texforce.tensor.Tensor;
+import io.texforce.tensor.UnaryOp;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.ref.Reference;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The GPU backend: tensors in device memory, the kernels of native/ and cuBLAS for matrix products, all on the
+ * default stream of the device's primary context, so every operation is ordered after the previous one and host
+ * copies wait for them. Results match {@link io.texforce.tensor.cpu.CpuBackend} op for op in float32 (cuBLAS in
+ * strict FP32 unless TF32 is requested).
+ *
+ * <p>Obtain it with {@link #get()}, which throws {@link CudaUnavailableException} ("no CUDA driver/GPU found ...")
+ * on machines without a driver or GPU; {@link #unavailableReason()} asks without throwing.
+ */
+public final class CudaBackend implements Backend {
+    private static CudaBackend instance;
+    private static CudaUnavailableException failure;
+
+    private final Driver driver;
+    private final MemorySegment context;
+    private final DeviceAllocator allocator;
+    private final KernelModule kernels;
+    private final Cublas cublas;
+    private final String deviceName;
+    private final int computeCapability;
+    private final int sharedMemoryOptIn;
+    private final ThreadLocal<Boolean> bound = ThreadLocal.withInitial(() -> false);
+
+    private CudaBackend(Driver driver, int ordinal, boolean tf32) {
+        this.driver = driver;
+        int device = driver.device(ordinal);
+        this.deviceName = driver.deviceName(device);
+        this.computeCapability = 10 * driver.attribute(device, Driver.ATTR_COMPUTE_CAPABILITY_MAJOR)
+                + driver.attribute(device, Driver.ATTR_COMPUTE_CAPABILITY_MINOR);
+        this.sharedMemoryOptIn = driver.attribute(device, Driver.ATTR_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
+        this.context = driver.primaryContext(device);
+        bind();
+        this.allocator = new DeviceAllocator(driver);
+        this.kernels = new KernelModule(driver, driver.attribute(device, Driver.ATTR_MULTIPROCESSOR_COUNT));
+        this.cublas = new Cublas(tf32);
+    }
+
+    /** The backend on GPU 0 (created on first use, strict FP32 GEMMs); throws if there is no usable GPU. */
+    public static synchronized CudaBackend get() {
+        if (instance != null) {
+            return instance;
+        }
+        if (failure != null) {
+            throw failure;
+        }
+        try {
+            instance = new CudaBackend(Driver.load(), 0, false);
+            return instance;
+        } catch (CudaUnavailableException e) {
+            failure = e;
+            throw e;
+        }
+    }
+
+    /** Why {@link #get()} would fail, or empty when the GPU backend is usable. */
+    public static Optional<String> unavailableReason() {
+        try {
+            get();
+            return Optional.empty();
+        } catch (CudaUnavailableException e) {
+            return Optional.of(e.getMessage());
+        }
+    }
+
+    @Override
+    public String name() {
+        return "cuda:0";
+    }
+
+    /** The GPU's name and compute capability, e.g. "NVIDIA H100 80GB HBM3 (sm_90)". */
+    public String device() {
+        return deviceName + " (sm_" + computeCapability + ")";
+    }
+
+    /** Driver version as major.minor. */
+    public String driverVersion() {
+        int v = driver.driverVersion();
+        return v / 1000 + "." + v % 1000 / 10;
+    }
+
+    /** Waits for every queued kernel; a failed launch surfaces here. */
+    public void synchronize() {
+        bind();
+        driver.synchronize();
+    }
+
+    /** Bytes held by live tensors and bytes cached for reuse. */
+    public long[] memoryInUse() {
+        return new long[]{allocator.liveBytes(), allocator.cachedBytes()};
+    }
+
+    // ------------------------------------------------------------------ storage
+
+    /** Makes the primary context current on the calling thread (once per thread). */
+    private void bind() {
+        if (!bound.get()) {
+            driver.setCurrent(context);
+            bound.set(true);
+        }
+    }
+
+    private CudaStorage uninitialised(long floats) {
+        if (floats > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("tensor of " + floats + " elements exceeds the int index range");
+        }
+        bind();
+        return allocator.allocate(4 * floats, p -> new CudaStorage(this, p, (int) floats));
+    }
+
+    private Tensor empty(int... shape) {
+        return new Tensor(uninitialised(Shape.numel(shape)), shape, Shape.contiguousStrides(shape), 0);
+    }
+
+    private Tensor zeros(int... shape) {
+        Tensor t = empty(shape);
+        if (t.numel() > 0) {
+            driver.fill32(address(t), 0, t.numel());
+        }
+        return t;
+    }
+
+    /** The device address of a tensor's first element. */
+    static long address(Tensor t) {
+        return storage(t).pointer() + 4L * t.offset();
+    }
+
+    private static CudaStorage storage(Tensor t) {
+        if (!(t.storage() instanceof CudaStorage s)) {
+            throw new IllegalArgumentException("tensor on backend " + t.backend().name()
+                    + " passed to the CUDA backend; move it with tensor.to(backend)");
+        }
+        return s;
+    }
+
+    /** t itself when its elements are already dense in row-major order, else a contiguous copy. */
+    private Tensor dense(Tensor t) {
+        storage(t);
+        if (t.isContiguous()) {
+            return t;
+        }
+        Tensor out = empty(t.shape());
+        copy(t, out);
+        return out;
+    }
+
+    private Tensor denseOrNull(Tensor t) {
+        return t == null ? null : dense(t);
+    }
+
+    @Override
+    public Storage allocate(int size) {
+        CudaStorage s = uninitialised(size);
+        if (size > 0) {
+            driver.fill32(s.pointer(), 0, size);
+        }
+        return s;
+    }
+
+    @Override
+    public Storage fromHost(float[] data) {
+        CudaStorage s = uninitialised(data.length);
+        if (data.length > 0) {
+            driver.copyToDevice(s.pointer(), MemorySegment.ofArray(data), 4L * data.length);
+        }
+        return s;
+    }
+
+    /** An int array in device memory (token ids), viewed as a storage of the same number of 32-bit words. */
+    private CudaStorage fromHost(int[] data) {
+        CudaStorage s = uninitialised(data.length);
+        if (data.length > 0) {
+            driver.copyToDevice(s.pointer(), MemorySegment.ofArray(data), 4L * data.length);
+        }
+        return s;
+    }
+
+    @Override
+    public float[] toHost(Tensor t) {
+        bind();
+        Tensor d = dense(t);
+        float[] out = new float[d.numel()];
+        if (out.length > 0) {
+            driver.copyToHost(MemorySegment.ofArray(out), address(d), 4L * out.length);
+        }
+        Reference.reachabilityFence(d);
+        return out;
+    }
+
+    @Override
+    public void copy(Tensor src, Tensor dst) {
+        if (!Arrays.equals(src.shape(), dst.shape())) {
+            throw new IllegalArgumentException("copy of shape " + Shape.str(src.shape()) + " into "
+                    + Shape.str(dst.shape()));
+        }
+        bind();
+        storage(src);
+        storage(dst);
+        kernels.elementwise("copy_strided", src.numel(), src, dst, Indexer.of(src.shape(), src.strides(),
+                dst.strides()), src.numel());
+    }
+
+    @Override
+    public Tensor full(int[] shape, float value) {
+        Tensor t = empty(shape);
+        if (t.numel() > 0) {
+            driver.fill32(address(t), Float.floatToRawIntBits(value), t.numel());
+        }
+        return t;
+    }
+
+    @Override
+    public Tensor random(int[] shape, long seed, long offset, boolean uniform) {
+        Tensor t = empty(shape);
+        int n = t.numel();
+        if (offset < 0 || offset > Long.MAX_VALUE - n) {
+            throw new IllegalArgumentException("stream offset " + offset + " must be in [0, 2^63 - " + n + "]");
+        }
+        kernels.elementwise("philox_fill", Math.ceilDiv(n, 4) + 1L, seed, offset, t, n, uniform ? 0 : 1);
+        return t;
+    }
+
+    // ------------------------------------------------------------------ elementwise
+
+    @Override
+    public Tensor unary(UnaryOp op, Tensor x, float param) {
+        bind();
+        Tensor a = dense(x), out = empty(x.shape());
+        kernels.elementwise("unary_forward", a.numel(), op.ordinal(), param, a, out, a.numel());
+        return out;
+    }
+
+    @Override
+    public Tensor unaryBackward(UnaryOp op, Tensor gy, Tensor x, float param) {
+        bind();
+        Tensor g = dense(gy), a = dense(x), out = empty(x.shape());
+        kernels.elementwise("unary_backward", a.numel(), op.ordinal(), param, g, a, out, a.numel());
+        return out;
+    }
+
+    /** Strides of t broadcast to {@code shape} (0 on broadcast dims). */
+    private static int[] broadcastStrides(Tensor t, int[] shape) {
+        int[] ts = t.shape(), st = t.strides();
+        int[] out = new int[shape.length];
+        int lead = shape.length - ts.length;
+        for (int i = lead; i < shape.length; i++) {
+            out[i] = ts[i - lead] == 1 ? 0 : st[i - lead];
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor binary(BinaryOp op, Tensor a, Tensor b) {
+        bind();
+        storage(a);
+        storage(b);
+        int[] shape = Shape.broadcast(a.shape(), b.shape());
+        Tensor out = empty(shape);
+        Indexer ix = Indexer.of(shape, broadcastStrides(a, shape), broadcastStrides(b, shape));
+        kernels.elementwise("binary", out.numel(), op.ordinal(), a, b, out, ix, out.numel());
+        return out;
+    }
+
+    @Override
+    public Tensor where(Tensor cond, Tensor a, Tensor b) {
+        bind();
+        storage(cond);
+        storage(a);
+        storage(b);
+        int[] shape = Shape.broadcast(Shape.broadcast(cond.shape(), a.shape()), b.shape());
+        Tensor out = empty(shape);
+        Indexer ix = Indexer.of(shape, broadcastStrides(cond, shape), broadcastStrides(a, shape),
+                broadcastStrides(b, shape));
+        kernels.elementwise("where_select", out.numel(), cond, a, b, out, ix, out.numel());
+        return out;
+    }
+
+    @Override
+    public Tensor clamp(Tensor x, float min, float max) {
+        bind();
+        Tensor a = dense(x), out = empty(x.shape());
+        kernels.elementwise("clamp", a.numel(), a, min, max, out, a.numel());
+        return out;
+    }
+
+    // ------------------------------------------------------------------ reductions
+
+    @Override
+    public Tensor reduce(ReduceOp op, Tensor x, int[] dims, boolean keepDim) {
+        bind();
+        int[] shape = x.shape();
+        int rank = shape.length;
+        boolean[] reduced = new boolean[rank];
+        for (int d : dims) {
+            reduced[d] = true;
+        }
+        int[] perm = new int[rank];
+        int k = 0, outer = 1, len = 1;
+        for (int i = 0; i < rank; i++) {
+            if (!reduced[i]) {
+                perm[k++] = i;
+                outer *= shape[i];
+            }
+        }
+        int keptRank = k;
+        for (int i = 0; i < rank; i++) {
+            if (reduced[i]) {
+                perm[k++] = i;
+                len *= shape[i];
+            }
+        }
+        int[] outShape;
+        if (keepDim) {
+            outShape = shape.clone();
+            for (int d : dims) {
+                outShape[d] = 1;
+            }
+        } else {
+            outShape = new int[keptRank];
+            for (int i = 0; i < keptRank; i++) {
+                outShape[i] = shape[perm[i]];
+            }
+        }
+        Tensor out = empty(outShape);
+        boolean leading = keptRank > 0 && keptRank < rank && x.isContiguous();
+        for (int i = 0; i < rank && leading; i++) {
+            leading = reduced[i] == (i < rank - keptRank);
+        }
+        if (leading && (op == ReduceOp.SUM || op == ReduceOp.MEAN)) {
+            // Reducing leading dims of a dense tensor (bias gradients): columns, read once and coalesced.
+            kernels.elementwise("reduce_columns", outer, op.ordinal(), x, out, len, outer);
+            return out;
+        }
+        Tensor rows = dense(x.detach().permute(perm));
+        kernels.launch("reduce_rows", outer, 1, KernelModule.THREADS, 0, op.ordinal(), rows, out, outer, len);
+        return out;
+    }
+
+    // ------------------------------------------------------------------ linear algebra
+
+    /** Row-major C = alpha op(A) op(B) + beta C on cuBLAS; the tensors stay reachable until it is enqueued. */
+    private void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a, int lda,
+                      long strideA, Tensor b, int ldb, long strideB, float beta, Tensor c, int ldc, long strideC,
+                      int batch) {
+        cublas.gemm(transA, transB, m, n, k, alpha, address(a), lda, strideA, address(b), ldb, strideB, beta,
+                address(c), ldc, strideC, batch);
+        Reference.reachabilityFence(a);
+        Reference.reachabilityFence(b);
+        Reference.reachabilityFence(c);
+    }
+
+    @Override
+    public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
+        bind();
+        int[] as = a.shape(), bs = b.shape();
+        if (as.length < 2 || bs.length < 2) {
+            throw new IllegalArgumentException("matmul needs operands of rank >= 2, got " + Shape.str(as) + " and "
+                    + Shape.str(bs));
+        }
+        int m = transA ? as[as.length - 1] : as[as.length - 2];
+        int ka = transA ? as[as.length - 2] : as[as.length - 1];
+        int kb = transB ? bs[bs.length - 1] : bs[bs.length - 2];
+        int n = transB ? bs[bs.length - 2] : bs[bs.length - 1];
+        if (ka != kb) {
+            throw new IllegalArgumentException("matmul of " + Shape.str(as) + (transA ? "^T" : "") + " and "
+                    + Shape.str(bs) + (transB ? "^T" : "") + ": inner dimensions " + ka + " and " + kb + " differ");
+        }
+        int[] batchA = Arrays.copyOf(as, as.length - 2), batchB = Arrays.copyOf(bs, bs.length - 2);
+        int[] batch = Shape.broadcast(batchA, batchB);
+        int nb = Shape.numel(batch);
+        int[] outShape = withMatrix(batch, m, n);
+        int k = ka;
+        if (k == 0 || m == 0 || n == 0 || nb == 0) {
+            return zeros(outShape);
+        }
+        Tensor c = empty(outShape);
+        boolean aShared = Shape.numel(batchA) == 1, bShared = Shape.numel(batchB) == 1;
+        int lda = as[as.length - 1], ldb = bs[bs.length - 1];
+        if (bShared && !transA) {
+            // Fold a's batch into rows: one large GEMM against the shared b (the Linear-layer case).
+            Tensor da = dense(a.expand(withMatrix(batch, m, k)));
+            Tensor db = dense(b);
+            gemm(false, transB, nb * m, n, k, 1f, da, k, 0, db, ldb, 0, 0f, c, n, 0, 1);
+            return c;
+        }
+        Tensor da = aShared ? dense(a) : dense(a.expand(withMatrix(batch, as[as.length - 2], as[as.length - 1])));
+        Tensor db = bShared ? dense(b) : dense(b.expand(withMatrix(batch, bs[bs.length - 2], bs[bs.length - 1])));
+        gemm(transA, transB, m, n, k, 1f, da, lda, aShared ? 0 : (long) m * k, db, ldb, bShared ? 0 : (long) k * n,
+                0f, c, n, (long) m * n, nb);
+        return c;
+    }
+
+    private static int[] withMatrix(int[] batch, int r, int c) {
+        int[] s = Arrays.copyOf(batch, batch.length + 2);
+        s[batch.length] = r;
+        s[batch.length + 1] = c;
+        return s;
+    }
+
+    @Override
+    public Tensor concat(List<Tensor> parts, int dim) {
+        int[] shape = parts.get(0).shape();
+        int total = 0;
+        for (Tensor t : parts) {
+            int[] s = t.shape();
+            if (s.length != shape.length) {
+                throw new IllegalArgumentException("concat of tensors of rank " + shape.length + " and " + s.length);
+            }
+            for (int i = 0; i < s.length; i++) {
+                if (i != dim && s[i] != shape[i]) {
+                    throw new IllegalArgumentException("concat along " + dim + " of shapes " + Shape.str(shape)
+                            + " and " + Shape.str(s));
+                }
+            }
+            total += s[dim];
+        }
+        shape[dim] = total;
+        Tensor out = empty(shape);
+        int start = 0;
+        for (Tensor t : parts) {
+            int len = t.shape()[dim];
+            copy(t, out.detach().narrow(dim, start, len));
+            start += len;
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------ nn kernels
+
+    @Override
+    public Tensor embedding(Tensor weight, int[] ids) {
+        bind();
+        int vocab = weight.shape()[0], dim = weight.shape()[1];
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= vocab) {
+                throw new IndexOutOfBoundsException("token id " + ids[i] + " at position " + i
+                        + " is outside the embedding table of " + vocab + " rows");
+            }
+        }
+        Tensor out = empty(ids.length, dim);
+        kernels.elementwise("embedding_gather", (long) ids.length * dim, dense(weight), fromHost(ids), out,
+                ids.length, dim);
+        return out;
+    }
+
+    @Override
+    public Tensor embeddingBackward(Tensor gy, int[] ids, int vocab) {
+        bind();
+        int dim = gy.shape()[gy.dim() - 1];
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= vocab) {
+                throw new IndexOutOfBoundsException("token id " + ids[i] + " at position " + i
+                        + " is outside the embedding table of " + vocab + " rows");
+            }
+        }
+        Tensor out = zeros(vocab, dim);
+        kernels.elementwise("embedding_scatter_add", (long) ids.length * dim, dense(gy), fromHost(ids), out,
+                ids.length, dim);
+        return out;
+    }
+
+    private static void checkConv(int[] xs, int[] ws) {
+        if (xs.length != 4 || ws.length != 4 || xs[1] != ws[1]) {
+            throw new IllegalArgumentException("conv2d of input " + Shape.str(xs) + " with weight " + Shape.str(ws)
+                    + " (expected [N, C, H, W] and [O, C, kh, kw])");
+        }
+    }
+
+    private static int outSize(int in, int kernel, int stride, int padding) {
+        return (in + 2 * padding - kernel) / stride + 1;
+    }
+
+    /** im2col of x [n, c, h, w] into [n, c * kh * kw, oh * ow]. */
+    private Tensor columns(Tensor x, int[] ws, int oh, int ow, int stride, int padding) {
+        int[] xs = x.shape();
+        Tensor col = empty(xs[0], xs[1] * ws[2] * ws[3], oh * ow);
+        kernels.elementwise("im2col", col.numel(), dense(x), col, xs[0], xs[1], xs[2], xs[3], ws[2], ws[3], oh, ow,
+                stride, padding);
+        return col;
+    }
+
+    @Override
+    public Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
+        bind();
+        int[] xs = x.shape(), ws = weight.shape();
+        checkConv(xs, ws);
+        int oh = outSize(xs[2], ws[2], stride, padding), ow = outSize(xs[3], ws[3], stride, padding);
+        int rows = xs[1] * ws[2] * ws[3], plane = oh * ow;
+        Tensor col = columns(x, ws, oh, ow, stride, padding);
+        Tensor y = empty(xs[0], ws[0], oh, ow);
+        gemm(false, false, ws[0], plane, rows, 1f, dense(weight), rows, 0, col, plane, (long) rows * plane,
+                0f, y, plane, (long) ws[0] * plane, xs[0]);
+        if (bias != null) {
+            kernels.elementwise("add_channel_bias", y.numel(), y, dense(bias), xs[0], ws[0], plane);
+        }
+        return y;
+    }
+
+    @Override
+    public Tensor conv2dBackwardInput(Tensor gy, Tensor weight, int[] xs, int stride, int padding) {
+        bind();
+        int[] ws = weight.shape();
+        checkConv(xs, ws);
+        int oh = outSize(xs[2], ws[2], stride, padding), ow = outSize(xs[3], ws[3], stride, padding);
+        int rows = xs[1] * ws[2] * ws[3], plane = oh * ow;
+        Tensor col = empty(xs[0], rows, plane);
+        gemm(true, false, rows, plane, ws[0], 1f, dense(weight), rows, 0, dense(gy), plane, (long) ws[0] * plane,
+                0f, col, plane, (long) rows * plane, xs[0]);
+        Tensor gx = empty(xs);
+        kernels.elementwise("col2im", gx.numel(), col, gx, xs[0], xs[1], xs[2], xs[3], ws[2], ws[3], oh, ow,
+                stride, padding);
+        return gx;
+    }
+
+    @Override
+    public Tensor[] conv2dBackwardWeight(Tensor gy, Tensor x, int[] ws, int stride, int padding, boolean withBias) {
+        bind();
+        int[] xs = x.shape();
+        checkConv(xs, ws);
+        int oh = outSize(xs[2], ws[2], stride, padding), ow = outSize(xs[3], ws[3], stride, padding);
+        int rows = xs[1] * ws[2] * ws[3], plane = oh * ow;
+        Tensor col = columns(x, ws, oh, ow, stride, padding);
+        Tensor g = dense(gy);
+        Tensor gw = empty(ws);
+        for (int b = 0; b < xs[0]; b++) {
+            Tensor gyB = g.detach().select(0, b), colB = col.detach().select(0, b);
+            gemm(false, true, ws[0], rows, plane, 1f, gyB, plane, 0, colB, plane, 0, b == 0 ? 0f : 1f, gw, rows, 0, 1);
+        }
+        if (xs[0] == 0) {
+            gw = zeros(ws);
+        }
+        Tensor gb = withBias ? reduce(ReduceOp.SUM, g.reshape(xs[0], ws[0], plane), new int[]{0, 2}, false) : null;
+        return new Tensor[]{gw, gb};
+    }
+
+    private static int spatial(int[] s) {
+        int sp = 1;
+        for (int i = 2; i < s.length; i++) {
+            sp *= s[i];
+        }
+        return sp;
+    }
+
+    @Override
+    public Tensor[] groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps) {
+        return groupNorm(x, groups, gamma, beta, eps, false);
+    }
+
+    /**
+     * Group norm followed by SiLU in one pass (the U-Net's GroupNorm + SiLU pairs): returns {y, mean, rstd} with
+     * y = silu(groupNorm(x)).
+     */
+    public Tensor[] groupNormSilu(Tensor x, int groups, Tensor gamma, Tensor beta, float eps) {
+        return groupNorm(x, groups, gamma, beta, eps, true);
+    }
+
+    private Tensor[] groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
+        bind();
+        int[] s = x.shape();
+        if (s.length < 2 || groups <= 0 || s[1] % groups != 0) {
+            throw new IllegalArgumentException("group norm with " + groups + " groups of input " + Shape.str(s)
+                    + ": channels must be divisible by the group count");
+        }
+        int n = s[0], c = s[1], sp = spatial(s);
+        Tensor y = empty(s), mean = empty(n, groups), rstd = empty(n, groups);
+        kernels.launch("group_norm_forward", n * groups, 1, KernelModule.THREADS, 0, dense(x), denseOrNull(gamma),
+                denseOrNull(beta), y, mean, rstd, c, sp, groups, eps, silu ? 1 : 0);
+        return new Tensor[]{y, mean, rstd};
+    }
+
+    @Override
+    public Tensor[] groupNormBackward(Tensor gy, Tensor x, Tensor mean, Tensor rstd, Tensor gamma, boolean withBeta,
+                                      int groups) {
+        return groupNormBackward(gy, x, mean, rstd, gamma, null, withBeta, groups, false);
+    }
+
+    /** Gradients of {@link #groupNormSilu}: {gx, gGamma, gBeta}; beta is needed to rebuild the SiLU input. */
+    public Tensor[] groupNormSiluBackward(Tensor gy, Tensor x, Tensor mean, Tensor rstd, Tensor gamma, Tensor beta,
+                                          int groups) {
+        return groupNormBackward(gy, x, mean, rstd, gamma, beta, beta != null, groups, true);
+    }
+
+    private Tensor[] groupNormBackward(Tensor gy, Tensor x, Tensor mean, Tensor rstd, Tensor gamma, Tensor beta,
+                                       boolean withBeta, int groups, boolean silu) {
+        bind();
+        int[] s = x.shape();
+        int n = s[0], c = s[1], sp = spatial(s);
+        Tensor g = dense(gy), xd = dense(x), mu = dense(mean), rs = dense(rstd);
+        Tensor ga = denseOrNull(gamma), be = denseOrNull(beta);
+        // Two double accumulators per (sample, channel), in storages of twice as many floats.
+        Tensor sumG = empty(2 * n * c), sumGx = empty(2 * n * c);
+        kernels.launch("group_norm_channel_sums", n * c, 1, KernelModule.THREADS, 0, g, xd, mu, rs, ga, be, sumG,
+                sumGx, c, sp, groups, silu ? 1 : 0);
+        Tensor gx = empty(s);
+        kernels.launch("group_norm_backward_input", n * groups, 1, KernelModule.THREADS, 0, g, xd, mu, rs, ga, be,
+                sumG, sumGx, gx, c, sp, groups, silu ? 1 : 0);
+        Tensor gGamma = gamma == null ? null : empty(c), gBeta = withBeta ? empty(c) : null;
+        if (gGamma != null || gBeta != null) {
+            kernels.elementwise("group_norm_param_grads", c, sumG, sumGx, rs, gGamma, gBeta, n, c, groups);
+        }
+        return new Tensor[]{gx, gGamma, gBeta};
+    }
+
+    @Override
+    public Tensor[] layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
+        bind();
+        int[] s = x.shape();
+        int cols = s[s.length - 1], rows = x.numel() / Math.max(1, cols);
+        Tensor y = empty(s), mean = empty(rows), rstd = empty(rows);
+        kernels.launch("layer_norm_forward", rows, 1, KernelModule.THREADS, 0, dense(x), denseOrNull(gamma),
+                denseOrNull(beta), y, mean, rstd, cols, eps);
+        return new Tensor[]{y, mean, rstd};
+    }
+
+    @Override
+    public Tensor[] layerNormBackward(Tensor gy, Tensor x, Tensor mean, Tensor rstd, Tensor gamma, boolean withBeta) {
+        bind();
+        int[] s = x.shape();
+        int cols = s[s.length - 1], rows = x.numel() / Math.max(1, cols);
+        Tensor g = dense(gy), xd = dense(x), mu = dense(mean), rs = dense(rstd), ga = denseOrNull(gamma);
+        Tensor gx = empty(s);
+        kernels.launch("layer_norm_backward_input", rows, 1, KernelModule.THREADS, 0, g, xd, mu, rs, ga, gx, cols);
+        Tensor gGamma = gamma == null ? null : empty(cols), gBeta = withBeta ? empty(cols) : null;
+        if (gGamma != null || gBeta != null) {
+            kernels.elementwise("layer_norm_param_grads", cols, g, xd, mu, rs, gGamma, gBeta, rows, cols);
+        }
+        return new Tensor[]{gx, gGamma, gBeta};
+    }
+
+    @Override
+    public Tensor softmax(Tensor x) {
+        bind();
+        int[] s = x.shape();
+        int cols = s.length == 0 ? 1 : s[s.length - 1], rows = x.numel() / Math.max(1, cols);
+        Tensor y = empty(s);
+        kernels.launch("softmax_forward", rows, 1, KernelModule.THREADS, 0, dense(x), y, cols);
+        return y;
+    }
+
+    @Override
+    public Tensor softmaxBackward(Tensor gy, Tensor y) {
+        bind();
+        int[] s = y.shape();
+        int cols = s.length == 0 ? 1 : s[s.length - 1], rows = y.numel() / Math.max(1, cols);
+        Tensor gx = empty(s);
+        kernels.launch("softmax_backward", rows, 1, KernelModule.THREADS, 0, dense(gy), dense(y), gx, cols);
+        return gx;
+    }
+
+    // ------------------------------------------------------------------ attention
+
+    /** Shared-memory floats of the attention kernels; mirrors native/attention.cu. */
+    static int attentionSharedFloats(boolean backward, int bq, int bk, int d, int dv) {
+        int dp = d | 1, dvp = dv | 1;
+        return backward
+                ? 2 * bk * dp + 2 * bk * dvp + bq * dp + bq * dvp + 2 * bq * (bk + 1) + 2 * bq
+                : bq * dp + bk * dp + bk * dvp + bq * (bk + 1) + bq * dv + 3 * bq;
+    }
+
+    /** The largest square tile (64, 32 or 16) whose shared memory fits the device. */
+    private int attentionTile(boolean backward, int d, int dv) {
+        for (int tile : new int[]{64, 32, 16}) {
+            if (4L * attentionSharedFloats(backward, tile, tile, d, dv) <= sharedMemoryOptIn) {
+                return tile;
+            }
+        }
+        throw new IllegalArgumentException("attention with head dims d=" + d + ", dv=" + dv + " needs more shared "
+                + "memory than this GPU's " + sharedMemoryOptIn + " bytes per block");
+    }
+
+    private static void checkAttention(int[] qs, int[] ks, int[] vs) {
+        if (qs.length != 3 || ks.length != 3 || vs.length != 3 || qs[0] != ks[0] || ks[0] != vs[0]
+                || qs[2] != ks[2] || ks[1] != vs[1]) {
+            throw new IllegalArgumentException("attention of q " + Shape.str(qs) + ", k " + Shape.str(ks) + ", v "
+                    + Shape.str(vs) + " (expected [B, Nq, D], [B, Nk, D], [B, Nk, Dv])");
+        }
+    }
+
+    @Override
+    public Tensor[] attention(Tensor q, Tensor k, Tensor v, float scale, boolean causal) {
+        bind();
+        int[] qs = q.shape(), ks = k.shape(), vs = v.shape();
+        checkAttention(qs, ks, vs);
+        int b = qs[0], nq = qs[1], nk = ks[1], d = qs[2], dv = vs[2];
+        Tensor out = empty(b, nq, dv), lse = empty(b, nq);
+        int tile = attentionTile(false, d, dv);
+        kernels.launch("attention_forward", Math.ceilDiv(nq, tile), b, KernelModule.THREADS,
+                4 * attentionSharedFloats(false, tile, tile, d, dv), dense(q), dense(k), dense(v), out, lse, nq, nk,
+                d, dv, scale, causal ? 1 : 0, tile, tile);
+        return new Tensor[]{out, lse};
+    }
+
+    @Override
+    public Tensor[] attentionBackward(Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, float scale,
+                                      boolean causal) {
+        bind();
+        int[] qs = q.shape(), ks = k.shape(), vs = v.shape();
+        checkAttention(qs, ks, vs);
+        int b = qs[0], nq = qs[1], nk = ks[1], d = qs[2], dv = vs[2];
+        Tensor g = dense(gOut);
+        Tensor delta = empty(b, nq);
+        int rowsPerBlock = KernelModule.THREADS / 32;
+        kernels.launch("attention_delta", Math.ceilDiv(b * nq, rowsPerBlock), 1, KernelModule.THREADS, 0, g,
+                dense(out), delta, b * nq, dv);
+        Tensor gq = zeros(qs), gk = empty(ks), gv = empty(vs);
+        int tile = attentionTile(true, d, dv);
+        kernels.launch("attention_backward", Math.ceilDiv(nk, tile), b, KernelModule.THREADS,
+                4 * attentionSharedFloats(true, tile, tile, d, dv), dense(q), dense(k), dense(v), g, dense(lse),
+                delta, gq, gk, gv, nq, nk, d, dv, scale, causal ? 1 : 0, tile, tile);
+        return new Tensor[]{gq, gk, gv};
+    }
+
+    // ------------------------------------------------------------------ the rest of the Backend
+
+    @Override
+    public Tensor upsampleNearest2x(Tensor x) {
+        bind();
+        int[] s = x.shape();
+        Tensor y = empty(s[0], s[1], 2 * s[2], 2 * s[3]);
+        kernels.elementwise("upsample_nearest2x_forward", y.numel(), dense(x), y, s[0] * s[1], s[2], s[3]);
+        return y;
+    }
+
+    @Override
+    public Tensor upsampleNearest2xBackward(Tensor gy) {
+        bind();
+        int[] s = gy.shape();
+        Tensor gx = empty(s[0], s[1], s[2] / 2, s[3] / 2);
+        kernels.elementwise("upsample_nearest2x_backward", gx.numel(), dense(gy), gx, s[0] * s[1], s[2] / 2,
+                s[3] / 2);
+        return gx;
+    }
+
+    @Override
+    public Tensor geglu(Tensor x) {
+        bind();
+        int[] s = x.shape();
+        int two = s[s.length - 1], h = two / 2, rows = x.numel() / Math.max(1, two);
+        if (two % 2 != 0) {
+            throw new IllegalArgumentException("GEGLU needs an even last dimension, got " + Shape.str(s));
+        }
+        int[] os = s.clone();
+        os[os.length - 1] = h;
+        Tensor y = empty(os);
+        kernels.elementwise("geglu_forward", y.numel(), dense(x), y, rows, h);
+        return y;
+    }
+
+    @Override
+    public Tensor gegluBackward(Tensor gy, Tensor x) {
+        bind();
+        int[] s = x.shape();
+        int two = s[s.length - 1], h = two / 2, rows = x.numel() / Math.max(1, two);
+        Tensor gx = empty(s);
+        kernels.elementwise("geglu_backward", (long) rows * h, dense(gy), dense(x), gx, rows, h);
+        return gx;
+    }
+
+    @Override
+    public void addInPlace(Tensor dst, Tensor src, float alpha) {
+        bind();
+        if (!dst.isContiguous()) {
+            throw new IllegalArgumentException("addInPlace into a non-contiguous tensor");
+        }
+        if (!Arrays.equals(dst.shape(), src.shape())) {
+            throw new IllegalArgumentException("addInPlace of shape " + Shape.str(src.shape()) + " into "
+                    + Shape.str(dst.shape()));
+        }
+        kernels.elementwise("add_in_place", dst.numel(), dst, dense(src), alpha, dst.numel());
+    }
+
+    @Override
+    public void adamW(Tensor param, Tensor g, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
+                      float weightDecay, int step) {
+        bind();
+        double bc1 = 1 - Math.pow(beta1, step), bc2 = 1 - Math.pow(beta2, step);
+        float stepSize = (float) (lr / bc1);
+        float sqrtBc2 = (float) Math.sqrt(bc2);
+        float decay = 1f - lr * weightDecay;
+        kernels.elementwise("adamw_step", param.numel(), param, dense(g), m, v, beta1, beta2, eps, stepSize, sqrtBc2,
+                decay, param.numel());
+    }
+
+    // ------------------------------------------------------------------ fused LoRA
+
+    /** The largest LoRA rank the fused kernel takes (native/lora.cu). */
+    public static final int LORA_MAX_RANK = 64;
+    private static final int LORA_TILE = 64;
+
+    /**
+     * The fused LoRA linear map y = x W^T + scale * (x A^T) B^T over x [..., K], W [N, K], A [R, K], B [N, R], in one
+     * pass over x. Returns {y [..., N], t [M, R]} where t = x A^T (rows of x flattened), which the backward reuses.
+     */
+    public Tensor[] lora(Tensor x, Tensor w, Tensor a, Tensor b, float scale) {
+        bind();
+        int[] xs = x.shape();
+        int k = xs[xs.length - 1], m = x.numel() / Math.max(1, k), n = w.shape()[0], r = a.shape()[0];
+        checkLora(k, w, a, b);
+        int[] ys = xs.clone();
+        ys[ys.length - 1] = n;
+        Tensor y = empty(ys), t = empty(m, r);
+        kernels.launch("lora_matmul", Math.ceilDiv(n, LORA_TILE), Math.ceilDiv(m, LORA_TILE), KernelModule.THREADS,
+                0, dense(x), dense(w), dense(a), dense(b), y, t, m, n, k, r, scale, k, 1, k, 1, r, 1);
+        return new Tensor[]{y, t};
+    }
+
+    /**
+     * Gradients of {@link #lora} for gy [..., N]: {gx, gA, gB}. gx = gy W + scale (gy B) A comes from the fused kernel
+     * (which also yields u = gy B); gA = scale u^T x and gB = scale gy^T t are cuBLAS GEMMs.
+     */
+    public Tensor[] loraBackward(Tensor gy, Tensor x, Tensor w, Tensor a, Tensor b, Tensor t, float scale) {
+        bind();
+        int[] xs = x.shape();
+        int k = xs[xs.length - 1], m = x.numel() / Math.max(1, k), n = w.shape()[0], r = a.shape()[0];
+        checkLora(k, w, a, b);
+        Tensor g = dense(gy), xd = dense(x), td = dense(t);
+        Tensor gx = empty(xs), u = empty(m, r);
+        // The forward's kernel with the roles swapped: contraction over N, W read as [N, K], B as down, A as up.
+        kernels.launch("lora_matmul", Math.ceilDiv(k, LORA_TILE), Math.ceilDiv(m, LORA_TILE), KernelModule.THREADS,
+                0, g, dense(w), dense(b), dense(a), gx, u, m, k, n, r, scale, 1, k, 1, r, 1, k);
+        Tensor gA = empty(r, k), gB = empty(n, r);
+        gemm(true, false, r, k, m, scale, u, r, 0, xd, k, 0, 0f, gA, k, 0, 1);
+        gemm(true, false, n, r, m, scale, g, n, 0, td, r, 0, 0f, gB, r, 0, 1);
+        return new Tensor[]{gx, gA, gB};
+    }
+
+    private static void checkLora(int k, Tensor w, Tensor a, Tensor b) {
+        int[] ws = w.shape(), as = a.shape(), bs = b.shape();
+        if (ws.length != 2 || as.length != 2 || bs.length != 2 || ws[1] != k || as[1] != k || bs[0] != ws[0]
+                || bs[1] != as[0]) {
+            throw new IllegalArgumentException("LoRA of x [..., " + k + "] with W " + Shape.str(ws) + ", A "
+                    + Shape.str(as) + ", B " + Shape.str(bs) + " (expected W [N, K], A [R, K], B [N, R])");
+        }
+        if (as[0] > LORA_MAX_RANK) {
+            throw new IllegalArgumentException("LoRA rank " + as[0] + " exceeds the fused kernel's maximum "
+                    + LORA_MAX_RANK);
+        }
+    }
+}

@@ -1,0 +1,133 @@
+package io.texforce.cuda;
+
+import java.lang.ref.PhantomReference;
+import java.lang.ref.Reference;
+import java.lang.ref.ReferenceQueue;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.LongFunction;
+
+/**
+ * A caching allocator of device memory. cuMemAlloc/cuMemFree synchronise the device and cost tens of
+ * microseconds, far more than the kernels of small layers, so blocks are kept in free lists by size class and
+ * reused. A block returns to its list when the storage that owns it becomes unreachable (a phantom reference;
+ * device memory is invisible to the Java heap's collector). On out-of-memory the allocator collects garbage,
+ * releases every cached block and tries once more.
+ */
+final class DeviceAllocator {
+    /** Sizes are rounded up to this granularity at least, so nearby sizes share blocks. */
+    private static final long MIN_BLOCK = 512;
+
+    private final Driver driver;
+    private final Map<Long, ArrayDeque<Long>> free = new HashMap<>();
+    private final ReferenceQueue<Object> released = new ReferenceQueue<>();
+    private final Set<Block> live = new HashSet<>();
+    private long cachedBytes, liveBytes;
+
+    private final class Block extends PhantomReference<Object> {
+        final long pointer, bytes;
+
+        Block(Object owner, long pointer, long bytes) {
+            super(owner, released);
+            this.pointer = pointer;
+            this.bytes = bytes;
+        }
+    }
+
+    DeviceAllocator(Driver driver) {
+        this.driver = driver;
+    }
+
+    /** The size class of a request: the next multiple of a quarter of its power of two (at most 25% waste). */
+    static long sizeClass(long bytes) {
+        if (bytes <= MIN_BLOCK) {
+            return MIN_BLOCK;
+        }
+        long quarter = Long.highestOneBit(bytes - 1) >> 2;
+        return (bytes + quarter - 1) / quarter * quarter;
+    }
+
+    /**
+     * A device block of at least {@code bytes}, handed to {@code owner} to build the object that owns it; the block
+     * returns to the cache once that object is unreachable.
+     */
+    synchronized <T> T allocate(long bytes, LongFunction<T> owner) {
+        if (bytes == 0) {
+            return owner.apply(0);
+        }
+        reclaim();
+        long size = sizeClass(bytes);
+        ArrayDeque<Long> list = free.get(size);
+        long pointer;
+        if (list != null && !list.isEmpty()) {
+            pointer = list.pop();
+            cachedBytes -= size;
+        } else {
+            pointer = fresh(size);
+        }
+        T result = owner.apply(pointer);
+        live.add(new Block(result, pointer, size));
+        liveBytes += size;
+        return result;
+    }
+
+    private long fresh(long size) {
+        long[] out = new long[1];
+        int rc = driver.tryAlloc(size, out);
+        if (rc == Driver.OUT_OF_MEMORY) {
+            // Unreachable tensors may still hold blocks: let the collector find them, then give the cache back.
+            System.gc();
+            for (int i = 0; i < 20 && reclaim() == 0; i++) {
+                try {
+                    Thread.sleep(5);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            releaseCached();
+            rc = driver.tryAlloc(size, out);
+        }
+        driver.check(rc, "cuMemAlloc of " + size + " bytes (" + liveBytes + " bytes in live tensors, "
+                + cachedBytes + " cached)");
+        return out[0];
+    }
+
+    /** Moves the blocks of collected storages to the free lists; returns how many. */
+    private int reclaim() {
+        int n = 0;
+        for (Reference<?> r; (r = released.poll()) != null; n++) {
+            Block b = (Block) r;
+            live.remove(b);
+            liveBytes -= b.bytes;
+            free.computeIfAbsent(b.bytes, s -> new ArrayDeque<>()).push(b.pointer);
+            cachedBytes += b.bytes;
+        }
+        return n;
+    }
+
+    /** Frees every cached block back to the driver. */
+    synchronized void releaseCached() {
+        reclaim();
+        for (var e : free.entrySet()) {
+            for (long p : e.getValue()) {
+                driver.free(p);
+            }
+        }
+        free.clear();
+        cachedBytes = 0;
+    }
+
+    synchronized long liveBytes() {
+        reclaim();
+        return liveBytes;
+    }
+
+    synchronized long cachedBytes() {
+        reclaim();
+        return cachedBytes;
+    }
+}

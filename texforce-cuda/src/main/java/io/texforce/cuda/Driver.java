@@ -1,0 +1,259 @@
+package io.texforce.cuda;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * The CUDA driver API calls the backend uses, bound to {@code libcuda.so.1} through the foreign function
+ * interface. Device pointers are {@code long}s; contexts, modules and functions are opaque addresses. Every call
+ * checks its result and throws a {@link CudaException} naming the call and the driver's error name.
+ */
+final class Driver {
+    static final int OUT_OF_MEMORY = 2;
+    static final int ATTR_MULTIPROCESSOR_COUNT = 16;
+    static final int ATTR_COMPUTE_CAPABILITY_MAJOR = 75;
+    static final int ATTR_COMPUTE_CAPABILITY_MINOR = 76;
+    static final int ATTR_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97;
+    static final int FUNC_ATTR_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+
+    private final MethodHandle cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName,
+            cuDeviceGetAttribute, cuDevicePrimaryCtxRetain, cuCtxSetCurrent, cuCtxSynchronize, cuMemAlloc, cuMemFree,
+            cuMemGetInfo, cuMemcpyHtoD, cuMemcpyDtoH, cuMemcpyDtoD, cuMemsetD32, cuModuleLoadData,
+            cuModuleGetFunction, cuFuncSetAttribute, cuLaunchKernel, cuGetErrorName;
+
+    private Driver(SymbolLookup lib) {
+        cuInit = bind(lib, "cuInit", JAVA_INT);
+        cuDriverGetVersion = bind(lib, "cuDriverGetVersion", ADDRESS);
+        cuDeviceGetCount = bind(lib, "cuDeviceGetCount", ADDRESS);
+        cuDeviceGet = bind(lib, "cuDeviceGet", ADDRESS, JAVA_INT);
+        cuDeviceGetName = bind(lib, "cuDeviceGetName", ADDRESS, JAVA_INT, JAVA_INT);
+        cuDeviceGetAttribute = bind(lib, "cuDeviceGetAttribute", ADDRESS, JAVA_INT, JAVA_INT);
+        cuDevicePrimaryCtxRetain = bind(lib, "cuDevicePrimaryCtxRetain", ADDRESS, JAVA_INT);
+        cuCtxSetCurrent = bind(lib, "cuCtxSetCurrent", ADDRESS);
+        cuCtxSynchronize = bind(lib, "cuCtxSynchronize");
+        cuMemAlloc = bind(lib, "cuMemAlloc_v2", ADDRESS, JAVA_LONG);
+        cuMemFree = bind(lib, "cuMemFree_v2", JAVA_LONG);
+        cuMemGetInfo = bind(lib, "cuMemGetInfo_v2", ADDRESS, ADDRESS);
+        // Host copies read and write Java arrays in place: critical calls may take heap segments.
+        cuMemcpyHtoD = bindCritical(lib, "cuMemcpyHtoD_v2", JAVA_LONG, ADDRESS, JAVA_LONG);
+        cuMemcpyDtoH = bindCritical(lib, "cuMemcpyDtoH_v2", ADDRESS, JAVA_LONG, JAVA_LONG);
+        cuMemcpyDtoD = bind(lib, "cuMemcpyDtoD_v2", JAVA_LONG, JAVA_LONG, JAVA_LONG);
+        cuMemsetD32 = bind(lib, "cuMemsetD32_v2", JAVA_LONG, JAVA_INT, JAVA_LONG);
+        cuModuleLoadData = bind(lib, "cuModuleLoadData", ADDRESS, ADDRESS);
+        cuModuleGetFunction = bind(lib, "cuModuleGetFunction", ADDRESS, ADDRESS, ADDRESS);
+        cuFuncSetAttribute = bind(lib, "cuFuncSetAttribute", ADDRESS, JAVA_INT, JAVA_INT);
+        cuLaunchKernel = bind(lib, "cuLaunchKernel", ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
+                JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
+        cuGetErrorName = bind(lib, "cuGetErrorName", JAVA_INT, ADDRESS);
+    }
+
+    /** Loads the driver and initialises it; throws {@link CudaUnavailableException} without a driver or a GPU. */
+    static Driver load() {
+        SymbolLookup lib;
+        try {
+            lib = SymbolLookup.libraryLookup("libcuda.so.1", Arena.global());
+        } catch (IllegalArgumentException e) {
+            throw new CudaUnavailableException("no CUDA driver/GPU found: libcuda.so.1 is not on this machine ("
+                    + e.getMessage() + ")", e);
+        }
+        Driver d = new Driver(lib);
+        int rc = d.call(d.cuInit, 0);
+        if (rc != 0) {
+            throw new CudaUnavailableException("no CUDA driver/GPU found: cuInit failed with " + d.errorName(rc));
+        }
+        if (d.deviceCount() == 0) {
+            throw new CudaUnavailableException("no CUDA driver/GPU found: the driver reports no device");
+        }
+        return d;
+    }
+
+    // ------------------------------------------------------------------ device and context
+
+    int driverVersion() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            check(call(cuDriverGetVersion, v), "cuDriverGetVersion");
+            return v.get(JAVA_INT, 0);
+        }
+    }
+
+    int deviceCount() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            check(call(cuDeviceGetCount, v), "cuDeviceGetCount");
+            return v.get(JAVA_INT, 0);
+        }
+    }
+
+    int device(int ordinal) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            check(call(cuDeviceGet, v, ordinal), "cuDeviceGet(" + ordinal + ")");
+            return v.get(JAVA_INT, 0);
+        }
+    }
+
+    String deviceName(int device) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(256);
+            check(call(cuDeviceGetName, v, 256, device), "cuDeviceGetName");
+            return v.getString(0);
+        }
+    }
+
+    int attribute(int device, int attribute) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            check(call(cuDeviceGetAttribute, v, attribute, device), "cuDeviceGetAttribute(" + attribute + ")");
+            return v.get(JAVA_INT, 0);
+        }
+    }
+
+    /** The device's primary context: the one cuBLAS and the CUDA runtime use, so all three share memory. */
+    MemorySegment primaryContext(int device) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(ADDRESS);
+            check(call(cuDevicePrimaryCtxRetain, v, device), "cuDevicePrimaryCtxRetain");
+            return v.get(ADDRESS, 0);
+        }
+    }
+
+    void setCurrent(MemorySegment context) {
+        check(call(cuCtxSetCurrent, context), "cuCtxSetCurrent");
+    }
+
+    void synchronize() {
+        check(call(cuCtxSynchronize), "cuCtxSynchronize (a kernel launched earlier failed)");
+    }
+
+    // ------------------------------------------------------------------ memory
+
+    /** cuMemAlloc's result code, with the pointer in {@code out[0]} on success (callers handle out-of-memory). */
+    int tryAlloc(long bytes, long[] out) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_LONG);
+            int rc = call(cuMemAlloc, v, bytes);
+            out[0] = v.get(JAVA_LONG, 0);
+            return rc;
+        }
+    }
+
+    void free(long pointer) {
+        check(call(cuMemFree, pointer), "cuMemFree");
+    }
+
+    /** {free, total} bytes of device memory. */
+    long[] memoryInfo() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment free = a.allocate(JAVA_LONG), total = a.allocate(JAVA_LONG);
+            check(call(cuMemGetInfo, free, total), "cuMemGetInfo");
+            return new long[]{free.get(JAVA_LONG, 0), total.get(JAVA_LONG, 0)};
+        }
+    }
+
+    void copyToDevice(long dst, MemorySegment src, long bytes) {
+        check(call(cuMemcpyHtoD, dst, src, bytes), "cuMemcpyHtoD of " + bytes + " bytes");
+    }
+
+    void copyToHost(MemorySegment dst, long src, long bytes) {
+        check(call(cuMemcpyDtoH, dst, src, bytes), "cuMemcpyDtoH of " + bytes + " bytes");
+    }
+
+    void copyOnDevice(long dst, long src, long bytes) {
+        check(call(cuMemcpyDtoD, dst, src, bytes), "cuMemcpyDtoD of " + bytes + " bytes");
+    }
+
+    /** Sets {@code count} 32-bit words at {@code dst} to {@code bits}. */
+    void fill32(long dst, int bits, long count) {
+        check(call(cuMemsetD32, dst, bits, count), "cuMemsetD32 of " + count + " words");
+    }
+
+    // ------------------------------------------------------------------ modules and launches
+
+    MemorySegment loadModule(MemorySegment image, String what) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(ADDRESS);
+            check(call(cuModuleLoadData, v, image), "cuModuleLoadData(" + what + ")");
+            return v.get(ADDRESS, 0);
+        }
+    }
+
+    MemorySegment function(MemorySegment module, String name) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(ADDRESS);
+            check(call(cuModuleGetFunction, v, module, a.allocateFrom(name)), "cuModuleGetFunction(" + name + ")");
+            return v.get(ADDRESS, 0);
+        }
+    }
+
+    void setFunctionAttribute(MemorySegment function, int attribute, int value, String name) {
+        check(call(cuFuncSetAttribute, function, attribute, value),
+                "cuFuncSetAttribute(" + name + ", " + attribute + ", " + value + ")");
+    }
+
+    /** Launches on the default stream; {@code params} holds one address per kernel argument. */
+    void launch(MemorySegment function, int gridX, int gridY, int gridZ, int blockX, int sharedBytes,
+                MemorySegment params, String name) {
+        int rc;
+        try {
+            rc = (int) cuLaunchKernel.invokeExact(function, gridX, gridY, gridZ, blockX, 1, 1, sharedBytes,
+                    MemorySegment.NULL, params, MemorySegment.NULL);
+        } catch (Throwable t) {
+            throw new CudaException("cuLaunchKernel(" + name + ") could not be called", t);
+        }
+        check(rc, "cuLaunchKernel(" + name + ", grid " + gridX + "x" + gridY + "x" + gridZ + ", block " + blockX
+                + ", " + sharedBytes + " B shared)");
+    }
+
+    // ------------------------------------------------------------------ plumbing
+
+    String errorName(int code) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(ADDRESS);
+            if (call(cuGetErrorName, code, v) != 0) {
+                return "CUresult " + code;
+            }
+            return v.get(ADDRESS, 0).reinterpret(256).getString(0) + " (" + code + ")";
+        }
+    }
+
+    void check(int code, String what) {
+        if (code != 0) {
+            throw new CudaException(what + " failed: " + errorName(code));
+        }
+    }
+
+    private static int call(MethodHandle h, Object... args) {
+        try {
+            return (int) h.invokeWithArguments(args);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new CudaException("native call failed", t);
+        }
+    }
+
+    private static MethodHandle bind(SymbolLookup lib, String name, java.lang.foreign.MemoryLayout... args) {
+        return LINKER.downcallHandle(symbol(lib, name), FunctionDescriptor.of(JAVA_INT, args));
+    }
+
+    private static MethodHandle bindCritical(SymbolLookup lib, String name, java.lang.foreign.MemoryLayout... args) {
+        return LINKER.downcallHandle(symbol(lib, name), FunctionDescriptor.of(JAVA_INT, args),
+                Linker.Option.critical(true));
+    }
+
+    static MemorySegment symbol(SymbolLookup lib, String name) {
+        return lib.find(name).orElseThrow(() -> new CudaUnavailableException("the CUDA library lacks " + name
+                + "; a CUDA 13 driver is needed"));
+    }
+}

@@ -1,0 +1,125 @@
+package io.texforce.cuda;
+
+import io.texforce.tensor.Tensor;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.ref.Reference;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The kernels of native/, loaded from the fat binary that native/build.sh packs into this jar (SASS for sm_80 and
+ * sm_90, PTX for newer GPUs, which the driver compiles at load time). Launches marshal their arguments into the
+ * driver's parameter array: each slot holds the address of the argument's value, never the value itself.
+ *
+ * <p>Argument types: a {@link Tensor} or {@link CudaStorage} passes its device address (a tensor's at its
+ * offset), {@code null} a null pointer, {@link Integer} and {@link Float} 32-bit values, {@link Long} a 64-bit
+ * value and an {@link Indexer} its struct by value. Tensors and storages stay reachable until the launch is
+ * enqueued; the stream orders any later reuse of their memory after the kernel.
+ */
+final class KernelModule {
+    static final String RESOURCE = "texforce-kernels.fatbin";
+    static final int THREADS = 256;
+
+    private final Driver driver;
+    private final MemorySegment module;
+    private final Map<String, MemorySegment> functions = new HashMap<>();
+    private final Map<String, Integer> sharedLimits = new HashMap<>();
+    private final int maxBlocks;
+
+    KernelModule(Driver driver, int multiprocessors) {
+        this.driver = driver;
+        this.maxBlocks = Math.max(1, multiprocessors) * 32;
+        byte[] image = readImage();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment seg = a.allocate(image.length + 1L, 16);
+            MemorySegment.copy(image, 0, seg, ValueLayout.JAVA_BYTE, 0, image.length);
+            module = driver.loadModule(seg, RESOURCE);
+        }
+    }
+
+    /** Whether this jar carries the kernels (it does when it was built on a machine with nvcc). */
+    static boolean packaged() {
+        return KernelModule.class.getResource(RESOURCE) != null;
+    }
+
+    private static byte[] readImage() {
+        try (InputStream in = KernelModule.class.getResourceAsStream(RESOURCE)) {
+            if (in == null) {
+                throw new CudaUnavailableException("this texforce-cuda jar has no kernels (resource io/texforce/cuda/"
+                        + RESOURCE + "): build it on a machine with nvcc (/usr/local/cuda/bin/nvcc), which runs "
+                        + "native/build.sh");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new CudaException("cannot read the kernel resource " + RESOURCE, e);
+        }
+    }
+
+    private synchronized MemorySegment function(String name) {
+        return functions.computeIfAbsent(name, n -> driver.function(module, n));
+    }
+
+    /** Grid size for a grid-stride loop over n elements. */
+    int blocksFor(long n) {
+        return (int) Math.max(1, Math.min(maxBlocks, (n + THREADS - 1) / THREADS));
+    }
+
+    /** An elementwise kernel over n elements with a grid-stride loop; nothing is launched when n is 0. */
+    void elementwise(String name, long n, Object... args) {
+        if (n > 0) {
+            launch(name, blocksFor(n), 1, THREADS, 0, args);
+        }
+    }
+
+    /** Launches {@code name} on a gridX x gridY grid of {@code threads}-thread blocks. */
+    void launch(String name, int gridX, int gridY, int threads, int sharedBytes, Object... args) {
+        if (gridX == 0 || gridY == 0) {
+            return;
+        }
+        MemorySegment fn = function(name);
+        if (sharedBytes > 48 * 1024) {
+            allowShared(name, fn, sharedBytes);
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment params = a.allocate(ValueLayout.ADDRESS, args.length);
+            for (int i = 0; i < args.length; i++) {
+                params.setAtIndex(ValueLayout.ADDRESS, i, slot(a, args[i], name, i));
+            }
+            driver.launch(fn, gridX, gridY, 1, threads, sharedBytes, params, name);
+        } finally {
+            Reference.reachabilityFence(args);
+        }
+    }
+
+    /** Dynamic shared memory above 48 KiB must be opted into per function. */
+    private synchronized void allowShared(String name, MemorySegment fn, int bytes) {
+        Integer current = sharedLimits.get(name);
+        if (current == null || current < bytes) {
+            driver.setFunctionAttribute(fn, Driver.FUNC_ATTR_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes, name);
+            sharedLimits.put(name, bytes);
+        }
+    }
+
+    private static MemorySegment slot(Arena a, Object arg, String kernel, int index) {
+        return switch (arg) {
+            case null -> a.allocateFrom(ValueLayout.JAVA_LONG, 0L);
+            case Tensor t -> a.allocateFrom(ValueLayout.JAVA_LONG, CudaBackend.address(t));
+            case CudaStorage s -> a.allocateFrom(ValueLayout.JAVA_LONG, s.pointer());
+            case Integer v -> a.allocateFrom(ValueLayout.JAVA_INT, v);
+            case Float v -> a.allocateFrom(ValueLayout.JAVA_FLOAT, v);
+            case Long v -> a.allocateFrom(ValueLayout.JAVA_LONG, v);
+            case Indexer ix -> {
+                MemorySegment s = a.allocate(Indexer.BYTES, 4);
+                ix.writeTo(s);
+                yield s;
+            }
+            default -> throw new IllegalArgumentException("argument " + index + " of kernel " + kernel
+                    + " has unsupported type " + arg.getClass().getName());
+        };
+    }
+}

@@ -1,0 +1,221 @@
+package io.texforce.cuda;
+
+import io.texforce.tensor.Backend;
+import io.texforce.tensor.BinaryOp;
+import io.texforce.tensor.ReduceOp;
+import io.texforce.tensor.Tensor;
+import io.texforce.tensor.UnaryOp;
+import io.texforce.tensor.cpu.CpuBackend;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.function.Function;
+
+/**
+ * Every kernel of {@link CudaBackend} against {@link CpuBackend} on seeded random inputs, forward and backward,
+ * at the shapes the U-Net and CLIP use and at awkward ones (odd sizes, broadcasts, strided views). Shared by the
+ * JUnit tests and {@link GpuSelfTest}.
+ */
+final class ParityChecks {
+    /** Float32 kernels whose summation order differs from the CPU's. */
+    private static final double FP32 = 1e-5;
+    /** Long dot products (GEMM, attention, convolution) accumulate more rounding. */
+    private static final double ACCUMULATED = 1e-4;
+
+    private ParityChecks() {
+    }
+
+    /** Host data for an input, seeded by the check's name and the input's index, so both sides see the same. */
+    private static float[] data(String seed, int index, int n, float lo, float hi) {
+        Random r = new Random(seed.hashCode() * 31L + index);
+        float[] d = new float[n];
+        for (int i = 0; i < n; i++) {
+            d[i] = lo + (hi - lo) * r.nextFloat();
+        }
+        return d;
+    }
+
+    /** A tensor on {@code b} with uniform values in [lo, hi). */
+    private static Tensor input(Backend b, String seed, int index, float lo, float hi, int... shape) {
+        return Tensor.of(b, data(seed, index, io.texforce.tensor.Shape.numel(shape), lo, hi), shape);
+    }
+
+    private static Tensor input(Backend b, String seed, int index, int... shape) {
+        return input(b, seed, index, -2f, 2f, shape);
+    }
+
+    private static ParityCheck check(String name, double tolerance, Function<Backend, Tensor[]> op) {
+        return new ParityCheck(name, tolerance, op);
+    }
+
+    static List<ParityCheck> all() {
+        List<ParityCheck> c = new ArrayList<>();
+        c.add(check("copy strided (permute)", 0, b -> new Tensor[]{
+                input(b, "copy", 0, 3, 5, 7, 2).permute(2, 0, 3, 1).contiguous()}));
+        c.add(check("full", 0, b -> new Tensor[]{b.full(new int[]{5, 7}, 1.25f)}));
+        c.add(check("random normal (Philox)", 1e-6, b -> new Tensor[]{b.random(new int[]{1001}, 0x1234_5678_9abcL, 3, false)}));
+        c.add(check("random uniform (Philox)", 0, b -> new Tensor[]{b.random(new int[]{999}, 42, 5, true)}));
+        for (UnaryOp op : UnaryOp.values()) {
+            boolean positive = switch (op) {
+                case LOG, SQRT, RSQRT, POW, RECIPROCAL -> true;
+                default -> false;
+            };
+            float lo = positive ? 0.5f : -4f, hi = positive ? 3f : 4f;
+            float p = op == UnaryOp.POW ? 1.7f : 0.75f;
+            String n = "unary " + op;
+            c.add(check(n, FP32, b -> new Tensor[]{b.unary(op, input(b, n, 0, lo, hi, 33, 65), p)}));
+            c.add(check(n + " backward", FP32, b -> new Tensor[]{
+                    b.unaryBackward(op, input(b, n, 1, 33, 65), input(b, n, 0, lo, hi, 33, 65), p)}));
+        }
+        for (BinaryOp op : BinaryOp.values()) {
+            String n = "binary " + op + " broadcast";
+            float lo = op == BinaryOp.POW ? 0.5f : -2f;
+            c.add(check(n, FP32, b -> new Tensor[]{
+                    b.binary(op, input(b, n, 0, lo, 2f, 4, 1, 33), input(b, n, 1, -2f, 2f, 5, 33))}));
+        }
+        c.add(check("binary ADD strided", FP32, b -> new Tensor[]{b.binary(BinaryOp.ADD,
+                input(b, "bs", 0, 6, 9).transpose(0, 1), input(b, "bs", 1, 9, 1))}));
+        c.add(check("where", 0, b -> new Tensor[]{b.where(b.binary(BinaryOp.GT, input(b, "w", 0, 3, 1, 8),
+                b.full(new int[]{1}, 0f)), input(b, "w", 1, 4, 8), input(b, "w", 2, 3, 4, 1))}));
+        c.add(check("clamp", 0, b -> new Tensor[]{b.clamp(input(b, "clamp", 0, 100), -0.5f, 0.7f)}));
+        for (ReduceOp op : ReduceOp.values()) {
+            c.add(check("reduce " + op + " trailing", FP32, b -> new Tensor[]{
+                    b.reduce(op, input(b, "r" + op, 0, 3, 4, 300), new int[]{2}, false)}));
+            c.add(check("reduce " + op + " middle keepDim", FP32, b -> new Tensor[]{
+                    b.reduce(op, input(b, "r" + op, 1, 3, 70, 5), new int[]{1}, true)}));
+            c.add(check("reduce " + op + " leading", FP32, b -> new Tensor[]{
+                    b.reduce(op, input(b, "r" + op, 2, 2, 50, 33), new int[]{0, 1}, false)}));
+            c.add(check("reduce " + op + " all", FP32, b -> new Tensor[]{
+                    b.reduce(op, input(b, "r" + op, 3, 17, 1000), new int[]{0, 1}, false)}));
+        }
+        c.add(check("matmul [77,768] x [768,320]^T", ACCUMULATED, b -> new Tensor[]{
+                b.matmul(input(b, "mm", 0, 2, 77, 768), input(b, "mm", 1, 320, 768), false, true)}));
+        c.add(check("matmul batched transA", ACCUMULATED, b -> new Tensor[]{
+                b.matmul(input(b, "mmb", 0, 3, 40, 17), input(b, "mmb", 1, 3, 40, 23), true, false)}));
+        c.add(check("matmul broadcast batch", ACCUMULATED, b -> new Tensor[]{
+                b.matmul(input(b, "mmc", 0, 1, 19, 31), input(b, "mmc", 1, 4, 31, 9), false, false)}));
+        c.add(check("concat", 0, b -> new Tensor[]{b.concat(List.of(input(b, "cat", 0, 2, 3, 5),
+                input(b, "cat", 1, 2, 4, 5).detach(), input(b, "cat", 2, 2, 1, 5)), 1)}));
+        int[] ids = {3, 0, 7, 3, 9, 3, 1};
+        c.add(check("embedding", 0, b -> new Tensor[]{b.embedding(input(b, "emb", 0, 10, 33), ids)}));
+        c.add(check("embedding backward (repeated ids)", FP32, b -> new Tensor[]{
+                b.embeddingBackward(input(b, "emb", 1, 7, 33), ids, 10)}));
+        c.add(check("conv2d 3x3 pad 1 + bias", ACCUMULATED, b -> new Tensor[]{b.conv2d(input(b, "conv", 0, 2, 8, 13, 11),
+                input(b, "conv", 1, 16, 8, 3, 3), input(b, "conv", 2, 16), 1, 1)}));
+        c.add(check("conv2d 3x3 stride 2", ACCUMULATED, b -> new Tensor[]{b.conv2d(input(b, "conv2", 0, 2, 5, 12, 9),
+                input(b, "conv2", 1, 7, 5, 3, 3), null, 2, 1)}));
+        c.add(check("conv2d backward input stride 2", ACCUMULATED, b -> new Tensor[]{b.conv2dBackwardInput(
+                input(b, "cbi", 0, 2, 7, 6, 5), input(b, "cbi", 1, 7, 5, 3, 3), new int[]{2, 5, 12, 9}, 2, 1)}));
+        c.add(check("conv2d backward weight + bias", ACCUMULATED, b -> b.conv2dBackwardWeight(
+                input(b, "cbw", 0, 2, 16, 13, 11), input(b, "cbw", 1, 2, 8, 13, 11), new int[]{16, 8, 3, 3}, 1, 1,
+                true)));
+        c.add(check("group norm affine", FP32, b -> b.groupNorm(input(b, "gn", 0, 2, 64, 9, 7), 32,
+                input(b, "gn", 1, 64), input(b, "gn", 2, 64), 1e-5f)));
+        c.add(check("group norm plain", FP32, b -> b.groupNorm(input(b, "gn", 0, 3, 12, 50), 4, null, null, 1e-6f)));
+        c.add(check("group norm backward", ACCUMULATED, b -> {
+            Tensor x = input(b, "gnb", 0, 2, 64, 9, 7), gamma = input(b, "gnb", 1, 64), beta = input(b, "gnb", 2, 64);
+            Tensor[] f = b.groupNorm(x, 32, gamma, beta, 1e-5f);
+            return b.groupNormBackward(input(b, "gnb", 3, 2, 64, 9, 7), x, f[1], f[2], gamma, true, 32);
+        }));
+        c.add(check("group norm + SiLU fused", FP32, b -> {
+            Tensor x = input(b, "gns", 0, 2, 32, 10, 10), gamma = input(b, "gns", 1, 32), beta = input(b, "gns", 2, 32);
+            if (b instanceof CudaBackend g) {
+                return new Tensor[]{g.groupNormSilu(x, 8, gamma, beta, 1e-5f)[0]};
+            }
+            return new Tensor[]{b.unary(UnaryOp.SILU, b.groupNorm(x, 8, gamma, beta, 1e-5f)[0], 0f)};
+        }));
+        c.add(check("group norm + SiLU fused backward", ACCUMULATED, b -> {
+            Tensor x = input(b, "gns", 0, 2, 32, 10, 10), gamma = input(b, "gns", 1, 32), beta = input(b, "gns", 2, 32);
+            Tensor gy = input(b, "gns", 3, 2, 32, 10, 10);
+            Tensor[] f = b.groupNorm(x, 8, gamma, beta, 1e-5f);
+            if (b instanceof CudaBackend g) {
+                return g.groupNormSiluBackward(gy, x, f[1], f[2], gamma, beta, 8);
+            }
+            Tensor gh = b.unaryBackward(UnaryOp.SILU, gy, f[0], 0f);
+            return b.groupNormBackward(gh, x, f[1], f[2], gamma, true, 8);
+        }));
+        c.add(check("layer norm", FP32, b -> b.layerNorm(input(b, "ln", 0, 2, 77, 768), input(b, "ln", 1, 768),
+                input(b, "ln", 2, 768), 1e-5f)));
+        c.add(check("layer norm backward", ACCUMULATED, b -> {
+            Tensor x = input(b, "lnb", 0, 3, 50, 65), gamma = input(b, "lnb", 1, 65);
+            Tensor[] f = b.layerNorm(x, gamma, input(b, "lnb", 2, 65), 1e-5f);
+            return b.layerNormBackward(input(b, "lnb", 3, 3, 50, 65), x, f[1], f[2], gamma, true);
+        }));
+        c.add(check("softmax", FP32, b -> new Tensor[]{b.softmax(input(b, "sm", 0, -8f, 8f, 2, 8, 77, 77))}));
+        c.add(check("softmax backward", FP32, b -> {
+            Tensor y = b.softmax(input(b, "smb", 0, 5, 300));
+            return new Tensor[]{b.softmaxBackward(input(b, "smb", 1, 5, 300), y)};
+        }));
+        attention(c, "self 2x77x64", 2, 77, 77, 64, 64, false);
+        attention(c, "causal 2x77x64", 2, 77, 77, 64, 64, true);
+        attention(c, "cross 3x100x77 d40", 3, 100, 77, 40, 40, false);
+        attention(c, "self 2x300x160", 2, 300, 300, 160, 160, false);
+        attention(c, "odd 1x5x130 d7 dv9", 1, 5, 130, 7, 9, false);
+        c.add(check("upsample nearest x2", 0, b -> new Tensor[]{b.upsampleNearest2x(input(b, "up", 0, 2, 3, 5, 7))}));
+        c.add(check("upsample nearest x2 backward", 0, b -> new Tensor[]{
+                b.upsampleNearest2xBackward(input(b, "up", 1, 2, 3, 10, 14))}));
+        c.add(check("GEGLU", FP32, b -> new Tensor[]{b.geglu(input(b, "geglu", 0, 2, 9, 2 * 130))}));
+        c.add(check("GEGLU backward", FP32, b -> new Tensor[]{
+                b.gegluBackward(input(b, "geglu", 1, 2, 9, 130), input(b, "geglu", 0, 2, 9, 2 * 130))}));
+        c.add(check("addInPlace", FP32, b -> {
+            Tensor d = input(b, "aip", 0, 1000);
+            b.addInPlace(d, input(b, "aip", 1, 1000), -0.3f);
+            return new Tensor[]{d};
+        }));
+        c.add(check("AdamW step 7", FP32, b -> {
+            Tensor p = input(b, "adam", 0, 777), m = input(b, "adam", 1, 777),
+                    v = input(b, "adam", 2, 0f, 1f, 777);
+            b.adamW(p, input(b, "adam", 3, 777), m, v, 1e-3f, 0.9f, 0.999f, 1e-8f, 1e-2f, 7);
+            return new Tensor[]{p, m, v};
+        }));
+        lora(c, "rank 4, 154x768 -> 320", 154, 768, 320, 4);
+        lora(c, "rank 64, odd 70x100 -> 33", 70, 100, 33, 64);
+        return c;
+    }
+
+    private static void attention(List<ParityCheck> c, String shape, int bh, int nq, int nk, int d, int dv,
+                                  boolean causal) {
+        float scale = (float) (1 / Math.sqrt(d));
+        String n = "attention " + shape;
+        c.add(check(n, ACCUMULATED, b -> b.attention(input(b, n, 0, bh, nq, d), input(b, n, 1, bh, nk, d),
+                input(b, n, 2, bh, nk, dv), scale, causal)));
+        c.add(check(n + " backward", ACCUMULATED, b -> {
+            Tensor q = input(b, n, 0, bh, nq, d), k = input(b, n, 1, bh, nk, d), v = input(b, n, 2, bh, nk, dv);
+            Tensor[] f = b.attention(q, k, v, scale, causal);
+            return b.attentionBackward(input(b, n, 3, bh, nq, dv), q, k, v, f[0], f[1], scale, causal);
+        }));
+    }
+
+    /** The fused LoRA kernel against its definition composed of CPU matmuls. */
+    private static void lora(List<ParityCheck> c, String shape, int m, int k, int n, int r) {
+        float scale = 0.5f;
+        String name = "LoRA matmul " + shape;
+        c.add(check(name, ACCUMULATED, b -> {
+            Tensor x = input(b, name, 0, m, k), w = input(b, name, 1, -0.1f, 0.1f, n, k),
+                    a = input(b, name, 2, -0.1f, 0.1f, r, k), up = input(b, name, 3, -0.1f, 0.1f, n, r);
+            if (b instanceof CudaBackend g) {
+                return g.lora(x, w, a, up, scale);
+            }
+            Tensor t = b.matmul(x, a, false, true);
+            Tensor y = b.binary(BinaryOp.ADD, b.matmul(x, w, false, true),
+                    b.unary(UnaryOp.MUL_SCALAR, b.matmul(t, up, false, true), scale));
+            return new Tensor[]{y, t};
+        }));
+        c.add(check(name + " backward", ACCUMULATED, b -> {
+            Tensor x = input(b, name, 0, m, k), w = input(b, name, 1, -0.1f, 0.1f, n, k),
+                    a = input(b, name, 2, -0.1f, 0.1f, r, k), up = input(b, name, 3, -0.1f, 0.1f, n, r);
+            Tensor gy = input(b, name, 4, m, n);
+            Tensor t = b.matmul(x, a, false, true);
+            if (b instanceof CudaBackend g) {
+                return g.loraBackward(gy, x, w, a, up, t, scale);
+            }
+            Tensor u = b.matmul(gy, up, false, false);
+            Tensor gx = b.binary(BinaryOp.ADD, b.matmul(gy, w, false, false),
+                    b.unary(UnaryOp.MUL_SCALAR, b.matmul(u, a, false, false), scale));
+            Tensor gA = b.unary(UnaryOp.MUL_SCALAR, b.matmul(u, x, true, false), scale);
+            Tensor gB = b.unary(UnaryOp.MUL_SCALAR, b.matmul(gy, t, true, false), scale);
+            return new Tensor[]{gx, gA, gB};
+        }));
+    }
+}
