@@ -3,6 +3,7 @@ package io.texforce.tensor.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -20,8 +21,11 @@ public final class VectorMath {
     private static final float LN2_LO = 1.42860677e-6f;
     /** 1.5 * 2^23: adding and subtracting it rounds a float of magnitude < 2^22 to the nearest integer. */
     private static final float ROUNDER = 12582912f;
-    /** Above this e^x overflows float; below the lower bound it is subnormal and flushed to 0. */
-    private static final float OVERFLOW = 88.7228394f;
+    /**
+     * Inputs are clamped just above ln(FLT_MAX) (88.72), so that larger ones overflow to +inf through the final
+     * multiplications; below ln(FLT_MIN) e^x is subnormal and flushed to 0.
+     */
+    private static final float OVERFLOW = 88.8f;
     private static final float UNDERFLOW = -87.3365479f;
 
     private VectorMath() {
@@ -50,18 +54,37 @@ public final class VectorMath {
         var half = ni.lanewise(VectorOperators.ASHR, 1);
         var scale1 = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         var scale2 = ni.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        var y = p.mul(scale1).mul(scale2);
-        y = y.blend(FloatVector.broadcast(s, Float.POSITIVE_INFINITY), x.compare(VectorOperators.GT, OVERFLOW));
-        y = y.blend(FloatVector.zero(s), x.compare(VectorOperators.LT, UNDERFLOW));
-        return y.blend(x, x.test(VectorOperators.IS_NAN));
+        // NaN propagates through max/min and the arithmetic; only the flush to zero needs a blend.
+        return p.mul(scale1).mul(scale2).blend(FloatVector.zero(s), x.compare(VectorOperators.LT, UNDERFLOW));
     }
 
-    /** The sum of the lanes, always in lane order. */
-    public static float sum(FloatVector v) {
-        float s = 0f;
-        for (int i = 0; i < v.length(); i++) {
-            s += v.lane(i);
+    /** Butterfly shuffles (lane i with lane i ^ d) for the preferred species, d = half the lanes down to 1. */
+    private static final VectorShuffle<Float>[] BUTTERFLY = butterfly(FloatVector.SPECIES_PREFERRED);
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] butterfly(VectorSpecies<Float> s) {
+        int steps = Integer.numberOfTrailingZeros(s.length());
+        VectorShuffle<Float>[] out = new VectorShuffle[steps];
+        for (int k = 0; k < steps; k++) {
+            int d = s.length() >> (k + 1);
+            out[k] = VectorShuffle.fromOp(s, i -> i ^ d);
         }
-        return s;
+        return out;
+    }
+
+    /** The sum of the lanes in a fixed butterfly order (lanes i and i + n/2 first, and so on). */
+    public static float sum(FloatVector v) {
+        if (v.species() != FloatVector.SPECIES_PREFERRED) {
+            float s = 0f;
+            for (int i = 0; i < v.length(); i++) {
+                s += v.lane(i);
+            }
+            return s;
+        }
+        FloatVector t = v;
+        for (VectorShuffle<Float> shuffle : BUTTERFLY) {
+            t = t.add(t.rearrange(shuffle));
+        }
+        return t.lane(0);
     }
 }

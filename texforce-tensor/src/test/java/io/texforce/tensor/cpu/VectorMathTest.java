@@ -50,13 +50,25 @@ class VectorMathTest {
     }
 
     @Test
-    void sumAddsLanesInOrder() {
+    void sumAddsLanesInAFixedButterflyOrder() {
         float[] x = new float[F.length()];
-        float expected = 0f;
         for (int i = 0; i < x.length; i++) {
             x[i] = (i % 2 == 0 ? 1e8f : 1f) * (i + 1);
-            expected += x[i];
         }
-        assertEquals(expected, VectorMath.sum(FloatVector.fromArray(F, x, 0)), 0f);
+        // The documented order: pairwise sums of lanes i and i + n/2, then of those, and so on.
+        float[] t = x.clone();
+        for (int d = t.length / 2; d >= 1; d /= 2) {
+            float[] next = new float[t.length];
+            for (int i = 0; i < t.length; i++) {
+                next[i] = t[i] + t[i ^ d];
+            }
+            t = next;
+        }
+        assertEquals(t[0], VectorMath.sum(FloatVector.fromArray(F, x, 0)), 0f);
+        float plain = 0f;
+        for (float v : x) {
+            plain += v;
+        }
+        assertEquals(plain, VectorMath.sum(FloatVector.fromArray(F, x, 0)), Math.ulp(plain) * x.length);
     }
 }
