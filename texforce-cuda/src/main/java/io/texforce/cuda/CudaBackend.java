@@ -2,6 +2,7 @@ package io.texforce.cuda;
 
 import io.texforce.tensor.Backend;
 import io.texforce.tensor.BinaryOp;
+import io.texforce.tensor.MatmulShape;
 import io.texforce.tensor.ReduceOp;
 import io.texforce.tensor.Shape;
 import io.texforce.tensor.Storage;
@@ -367,69 +368,33 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
         bind();
-        int[] as = a.shape(), bs = b.shape();
-        if (as.length < 2 || bs.length < 2) {
-            throw new IllegalArgumentException("matmul needs operands of rank >= 2, got " + Shape.str(as) + " and "
-                    + Shape.str(bs));
-        }
-        int m = transA ? as[as.length - 1] : as[as.length - 2];
-        int ka = transA ? as[as.length - 2] : as[as.length - 1];
-        int kb = transB ? bs[bs.length - 1] : bs[bs.length - 2];
-        int n = transB ? bs[bs.length - 2] : bs[bs.length - 1];
-        if (ka != kb) {
-            throw new IllegalArgumentException("matmul of " + Shape.str(as) + (transA ? "^T" : "") + " and "
-                    + Shape.str(bs) + (transB ? "^T" : "") + ": inner dimensions " + ka + " and " + kb + " differ");
-        }
-        int[] batchA = Arrays.copyOf(as, as.length - 2), batchB = Arrays.copyOf(bs, bs.length - 2);
-        int[] batch = Shape.broadcast(batchA, batchB);
-        int nb = Shape.numel(batch);
-        int[] outShape = withMatrix(batch, m, n);
-        int k = ka;
-        if (k == 0 || m == 0 || n == 0 || nb == 0) {
+        MatmulShape g = MatmulShape.of(a.shape(), b.shape(), transA, transB);
+        int m = g.m(), n = g.n(), k = g.k(), nb = g.batchCount();
+        int[] batch = g.batch();
+        int[] outShape = g.outShape();
+        if (g.empty()) {
             return zeros(outShape);
         }
         Tensor c = empty(outShape);
-        boolean aShared = Shape.numel(batchA) == 1, bShared = Shape.numel(batchB) == 1;
-        int lda = as[as.length - 1], ldb = bs[bs.length - 1];
+        boolean aShared = g.aShared(), bShared = g.bShared();
+        int lda = g.lda(), ldb = g.ldb();
         if (bShared && !transA) {
             // Fold a's batch into rows: one large GEMM against the shared b (the Linear-layer case).
-            Tensor da = dense(a.expand(withMatrix(batch, m, k)));
+            Tensor da = dense(a.expand(MatmulShape.withMatrix(batch, m, k)));
             Tensor db = dense(b);
             gemm(false, transB, nb * m, n, k, 1f, da, k, 0, db, ldb, 0, 0f, c, n, 0, 1);
             return c;
         }
-        Tensor da = aShared ? dense(a) : dense(a.expand(withMatrix(batch, as[as.length - 2], as[as.length - 1])));
-        Tensor db = bShared ? dense(b) : dense(b.expand(withMatrix(batch, bs[bs.length - 2], bs[bs.length - 1])));
+        Tensor da = aShared ? dense(a) : dense(a.expand(g.aRows()));
+        Tensor db = bShared ? dense(b) : dense(b.expand(g.bRows()));
         gemm(transA, transB, m, n, k, 1f, da, lda, aShared ? 0 : (long) m * k, db, ldb, bShared ? 0 : (long) k * n,
                 0f, c, n, (long) m * n, nb);
         return c;
     }
 
-    private static int[] withMatrix(int[] batch, int r, int c) {
-        int[] s = Arrays.copyOf(batch, batch.length + 2);
-        s[batch.length] = r;
-        s[batch.length + 1] = c;
-        return s;
-    }
-
     @Override
     public Tensor concat(List<Tensor> parts, int dim) {
-        int[] shape = parts.get(0).shape();
-        int total = 0;
-        for (Tensor t : parts) {
-            int[] s = t.shape();
-            if (s.length != shape.length) {
-                throw new IllegalArgumentException("concat of tensors of rank " + shape.length + " and " + s.length);
-            }
-            for (int i = 0; i < s.length; i++) {
-                if (i != dim && s[i] != shape[i]) {
-                    throw new IllegalArgumentException("concat along " + dim + " of shapes " + Shape.str(shape)
-                            + " and " + Shape.str(s));
-                }
-            }
-            total += s[dim];
-        }
-        shape[dim] = total;
+        int[] shape = Shape.concat(parts.stream().map(Tensor::shape).toList(), dim);
         Tensor out = empty(shape);
         int start = 0;
         for (Tensor t : parts) {

@@ -59,4 +59,23 @@ public final class Shape {
     public static String str(int[] shape) {
         return Arrays.toString(shape);
     }
+
+    /** The shape of concatenating tensors of these shapes along {@code dim}; every other dim must agree. */
+    public static int[] concat(java.util.List<int[]> shapes, int dim) {
+        int[] out = shapes.get(0).clone();
+        int total = 0;
+        for (int[] s : shapes) {
+            if (s.length != out.length) {
+                throw new IllegalArgumentException("concat of tensors of rank " + out.length + " and " + s.length);
+            }
+            for (int i = 0; i < s.length; i++) {
+                if (i != dim && s[i] != out[i]) {
+                    throw new IllegalArgumentException("concat along " + dim + " of shapes " + str(out) + " and " + str(s));
+                }
+            }
+            total += s[dim];
+        }
+        out[dim] = total;
+        return out;
+    }
 }

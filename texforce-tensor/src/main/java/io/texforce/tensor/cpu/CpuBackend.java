@@ -2,6 +2,7 @@ package io.texforce.tensor.cpu;
 
 import io.texforce.tensor.Backend;
 import io.texforce.tensor.BinaryOp;
+import io.texforce.tensor.MatmulShape;
 import io.texforce.tensor.ReduceOp;
 import io.texforce.tensor.Shape;
 import io.texforce.tensor.Storage;
@@ -462,72 +463,32 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
-        int[] as = a.shape(), bs = b.shape();
-        if (as.length < 2 || bs.length < 2) {
-            throw new IllegalArgumentException("matmul needs operands of rank >= 2, got " + Shape.str(as) + " and " + Shape.str(bs));
-        }
-        int m = transA ? as[as.length - 1] : as[as.length - 2];
-        int ka = transA ? as[as.length - 2] : as[as.length - 1];
-        int kb = transB ? bs[bs.length - 1] : bs[bs.length - 2];
-        int n = transB ? bs[bs.length - 2] : bs[bs.length - 1];
-        if (ka != kb) {
-            throw new IllegalArgumentException("matmul of " + Shape.str(as) + (transA ? "^T" : "") + " and "
-                    + Shape.str(bs) + (transB ? "^T" : "") + ": inner dimensions " + ka + " and " + kb + " differ");
-        }
-        int[] batchA = Arrays.copyOf(as, as.length - 2), batchB = Arrays.copyOf(bs, bs.length - 2);
-        int[] batch = Shape.broadcast(batchA, batchB);
-        int nb = Shape.numel(batch);
-        int[] outShape = Arrays.copyOf(batch, batch.length + 2);
-        outShape[batch.length] = m;
-        outShape[batch.length + 1] = n;
+        MatmulShape g = MatmulShape.of(a.shape(), b.shape(), transA, transB);
+        int m = g.m(), n = g.n(), k = g.k(), nb = g.batchCount();
         float[] c = new float[nb * m * n];
-        int k = ka;
-        if (k == 0 || m == 0 || n == 0) {
-            return wrap(c, outShape);
+        if (g.empty()) {
+            return wrap(c, g.outShape());
         }
-        boolean aShared = Shape.numel(batchA) == 1, bShared = Shape.numel(batchB) == 1;
-        if (bShared && !transA && nb > 1) {
+        if (g.bShared() && !transA && nb > 1) {
             // Fold a's batch into rows: one large GEMM against the shared b (the Linear-layer case).
-            float[] da = dense(a.expand(concatShape(batch, m, k)));
+            float[] da = dense(a.expand(MatmulShape.withMatrix(g.batch(), m, k)));
             float[] db = dense(b);
-            Gemm.sgemm(false, transB, nb * m, n, k, da, 0, k, db, 0, transB ? k : n, c, 0, n, false);
-            return wrap(c, outShape);
+            Gemm.sgemm(false, transB, nb * m, n, k, da, 0, k, db, 0, g.ldb(), c, 0, n, false);
+            return wrap(c, g.outShape());
         }
-        float[] da = aShared ? dense(a) : dense(a.expand(concatShape(batch, as[as.length - 2], as[as.length - 1])));
-        float[] db = bShared ? dense(b) : dense(b.expand(concatShape(batch, bs[bs.length - 2], bs[bs.length - 1])));
-        int lda = as[as.length - 1], ldb = bs[bs.length - 1];
+        float[] da = g.aShared() ? dense(a) : dense(a.expand(g.aRows()));
+        float[] db = g.bShared() ? dense(b) : dense(b.expand(g.bRows()));
         Gemm.sgemmBatched(nb, transA, transB, m, n, k,
-                da, 0, lda, aShared ? 0 : m * k,
-                db, 0, ldb, bShared ? 0 : k * n,
+                da, 0, g.lda(), g.aShared() ? 0 : m * k,
+                db, 0, g.ldb(), g.bShared() ? 0 : k * n,
                 c, 0, n, m * n, false);
-        return wrap(c, outShape);
+        return wrap(c, g.outShape());
     }
 
-    private static int[] concatShape(int[] batch, int r, int c) {
-        int[] s = Arrays.copyOf(batch, batch.length + 2);
-        s[batch.length] = r;
-        s[batch.length + 1] = c;
-        return s;
-    }
 
     @Override
     public Tensor concat(List<Tensor> parts, int dim) {
-        int[] shape = parts.get(0).shape();
-        int total = 0;
-        for (Tensor t : parts) {
-            int[] s = t.shape();
-            if (s.length != shape.length) {
-                throw new IllegalArgumentException("concat of tensors of rank " + shape.length + " and " + s.length);
-            }
-            for (int i = 0; i < s.length; i++) {
-                if (i != dim && s[i] != shape[i]) {
-                    throw new IllegalArgumentException("concat along " + dim + " of shapes " + Shape.str(shape)
-                            + " and " + Shape.str(s));
-                }
-            }
-            total += s[dim];
-        }
-        shape[dim] = total;
+        int[] shape = Shape.concat(parts.stream().map(Tensor::shape).toList(), dim);
         Tensor out = full(shape, 0f);
         int start = 0;
         for (Tensor t : parts) {
