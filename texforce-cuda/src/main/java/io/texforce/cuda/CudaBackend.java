@@ -4,6 +4,7 @@ import io.texforce.tensor.Backend;
 import io.texforce.tensor.BinaryOp;
 import io.texforce.tensor.MatmulShape;
 import io.texforce.tensor.ReduceOp;
+import io.texforce.tensor.ReducePlan;
 import io.texforce.tensor.Shape;
 import io.texforce.tensor.Storage;
 import io.texforce.tensor.Tensor;
@@ -304,50 +305,15 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor reduce(ReduceOp op, Tensor x, int[] dims, boolean keepDim) {
         bind();
-        int[] shape = x.shape();
-        int rank = shape.length;
-        boolean[] reduced = new boolean[rank];
-        for (int d : dims) {
-            reduced[d] = true;
-        }
-        int[] perm = new int[rank];
-        int k = 0, outer = 1, len = 1;
-        for (int i = 0; i < rank; i++) {
-            if (!reduced[i]) {
-                perm[k++] = i;
-                outer *= shape[i];
-            }
-        }
-        int keptRank = k;
-        for (int i = 0; i < rank; i++) {
-            if (reduced[i]) {
-                perm[k++] = i;
-                len *= shape[i];
-            }
-        }
-        int[] outShape;
-        if (keepDim) {
-            outShape = shape.clone();
-            for (int d : dims) {
-                outShape[d] = 1;
-            }
-        } else {
-            outShape = new int[keptRank];
-            for (int i = 0; i < keptRank; i++) {
-                outShape[i] = shape[perm[i]];
-            }
-        }
-        Tensor out = empty(outShape);
-        boolean leading = keptRank > 0 && keptRank < rank && x.isContiguous();
-        for (int i = 0; i < rank && leading; i++) {
-            leading = reduced[i] == (i < rank - keptRank);
-        }
-        if (leading && (op == ReduceOp.SUM || op == ReduceOp.MEAN)) {
+        ReducePlan plan = ReducePlan.of(x.shape(), dims, keepDim);
+        int outer = plan.outer(), len = plan.len();
+        Tensor out = empty(plan.outShape());
+        if (plan.leading() && x.isContiguous() && (op == ReduceOp.SUM || op == ReduceOp.MEAN)) {
             // Reducing leading dims of a dense tensor (bias gradients): columns, read once and coalesced.
             kernels.elementwise("reduce_columns", outer, op.ordinal(), x, out, len, outer);
             return out;
         }
-        Tensor rows = dense(x.detach().permute(perm));
+        Tensor rows = dense(x.detach().permute(plan.perm()));
         kernels.launch("reduce_rows", outer, 1, KernelModule.THREADS, 0, op.ordinal(), rows, out, outer, len);
         return out;
     }

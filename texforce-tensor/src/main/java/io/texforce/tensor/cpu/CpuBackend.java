@@ -4,6 +4,7 @@ import io.texforce.tensor.Backend;
 import io.texforce.tensor.BinaryOp;
 import io.texforce.tensor.MatmulShape;
 import io.texforce.tensor.ReduceOp;
+import io.texforce.tensor.ReducePlan;
 import io.texforce.tensor.Shape;
 import io.texforce.tensor.Storage;
 import io.texforce.tensor.Tensor;
@@ -354,48 +355,11 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor reduce(ReduceOp op, Tensor x, int[] dims, boolean keepDim) {
-        int[] shape = x.shape();
-        int rank = shape.length;
-        boolean[] reduced = new boolean[rank];
-        for (int d : dims) {
-            reduced[d] = true;
-        }
-        // Move kept dims first and reduced dims last, so each output element reduces one contiguous row.
-        int[] perm = new int[rank];
-        int k = 0;
-        for (int i = 0; i < rank; i++) {
-            if (!reduced[i]) {
-                perm[k++] = i;
-            }
-        }
-        int keptRank = k;
-        for (int i = 0; i < rank; i++) {
-            if (reduced[i]) {
-                perm[k++] = i;
-            }
-        }
-        int outer = 1, len = 1;
-        for (int i = 0; i < rank; i++) {
-            if (reduced[i]) {
-                len *= shape[i];
-            } else {
-                outer *= shape[i];
-            }
-        }
-        int[] outShape;
-        if (keepDim) {
-            outShape = shape.clone();
-            for (int d : dims) {
-                outShape[d] = 1;
-            }
-        } else {
-            outShape = new int[keptRank];
-            for (int i = 0; i < keptRank; i++) {
-                outShape[i] = shape[perm[i]];
-            }
-        }
+        ReducePlan plan = ReducePlan.of(x.shape(), dims, keepDim);
+        int[] perm = plan.perm(), outShape = plan.outShape();
+        int outer = plan.outer(), len = plan.len();
         float[] o = new float[outer];
-        boolean leadingReduced = x.isContiguous() && keptRank > 0 && isLeadingBlock(reduced, keptRank);
+        boolean leadingReduced = x.isContiguous() && plan.leading();
         if (leadingReduced && op != ReduceOp.MAX && op != ReduceOp.MIN) {
             // Column reduction (e.g. bias gradients): stream rows, accumulate in double per column.
             float[] a = dense(x);
@@ -448,16 +412,6 @@ public final class CpuBackend implements Backend {
         return wrap(o, outShape);
     }
 
-    /** True when the reduced dims are exactly the first {@code rank - keptRank} dims. */
-    private static boolean isLeadingBlock(boolean[] reduced, int keptRank) {
-        int nReduced = reduced.length - keptRank;
-        for (int i = 0; i < reduced.length; i++) {
-            if (reduced[i] != (i < nReduced)) {
-                return false;
-            }
-        }
-        return nReduced > 0;
-    }
 
     // ------------------------------------------------------------------ linear algebra
 
