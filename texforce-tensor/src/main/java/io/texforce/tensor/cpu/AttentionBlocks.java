@@ -12,23 +12,6 @@ final class AttentionBlocks {
     }
 
     /**
-     * All key blocks of all heads transposed: block (h, kb) is a [d][keyBlock] panel at offset
-     * {@code (h * blocks + kb) * d * keyBlock}, keys beyond nk zero. Built once so that the many query blocks that
-     * read a key block share one transpose.
-     */
-    static float[] transposedKeyBlocks(float[] k, int bh, int nk, int d, int keyBlock) {
-        int blocks = Math.ceilDiv(nk, keyBlock);
-        float[] panels = new float[bh * blocks * d * keyBlock];
-        Parallel.forRange(bh * blocks, 4, (lo, hi) -> {
-            for (int t = lo; t < hi; t++) {
-                int h = t / blocks, j0 = t % blocks * keyBlock, kn = Math.min(keyBlock, nk - j0);
-                transposeRows(k, (h * nk + j0) * d, kn, d, panels, t * d * keyBlock, keyBlock, keyBlock);
-            }
-        });
-        return panels;
-    }
-
-    /**
      * Writes the transpose of src rows [rows][cols] (starting at srcOff, row stride cols) into dst [cols][ld]
      * starting at dstOff, zeroing columns [rows, width) so that padded lanes contribute nothing.
      */

@@ -1,8 +1,5 @@
 package io.texforce.tensor.cpu;
 
-import static io.texforce.tensor.cpu.FlashAttentionForward.KEY_BLOCK;
-import static io.texforce.tensor.cpu.FlashAttentionForward.QUERY_BLOCK;
-
 import java.util.Arrays;
 
 /**
@@ -26,13 +23,14 @@ public final class AttentionKernel {
         require("v", v, bh, nk, dv);
         require("out", out, bh, nq, dv);
         require("lse", lse, bh, nq, 1);
-        int queryBlocks = Math.ceilDiv(nq, QUERY_BLOCK);
-        float[] keysT = AttentionBlocks.transposedKeyBlocks(k, bh, nk, d, KEY_BLOCK);
+        int block = FlashAttentionForward.QUERY_BLOCK, queryBlocks = Math.ceilDiv(nq, block);
+        float[] keys = FlashAttentionForward.packKeys(k, bh, nk, d);
+        float[] values = FlashAttentionForward.packValues(v, bh, nk, dv);
         Parallel.forRange(bh * queryBlocks, 1, (lo, hi) -> {
-            var worker = new FlashAttentionForward(q, keysT, v, nq, nk, d, dv, scale, causal);
+            var worker = new FlashAttentionForward(q, keys, values, nq, nk, d, dv, scale, causal);
             for (int t = lo; t < hi; t++) {
-                int h = t / queryBlocks, i0 = t % queryBlocks * QUERY_BLOCK;
-                worker.run(h, i0, Math.min(QUERY_BLOCK, nq - i0), out, lse);
+                int h = t / queryBlocks, i0 = t % queryBlocks * block;
+                worker.run(h, i0, Math.min(block, nq - i0), out, lse);
             }
         });
     }
@@ -57,7 +55,7 @@ public final class AttentionKernel {
                 delta[r] = (float) VectorSums.dot(gOut, r * dv, out, r * dv, dv);
             }
         });
-        int keyBlocks = Math.ceilDiv(nk, KEY_BLOCK);
+        int keyBlocks = Math.ceilDiv(nk, FlashAttentionBackward.KEY_BLOCK);
         if (keyBlocks == 0) {
             Arrays.fill(gq, 0, bh * nq * d, 0f);
             return;
@@ -79,8 +77,9 @@ public final class AttentionKernel {
                 float[] target = gqParts[s];
                 Arrays.fill(target, h * headFloats, (h + 1) * headFloats, 0f);
                 for (int kb = s * keyBlocks / splits; kb < (s + 1) * keyBlocks / splits; kb++) {
-                    int j0 = kb * KEY_BLOCK;
-                    worker.run(h, j0, Math.min(KEY_BLOCK, nk - j0), target, h * headFloats, gk, gv);
+                    int j0 = kb * FlashAttentionBackward.KEY_BLOCK;
+                    worker.run(h, j0, Math.min(FlashAttentionBackward.KEY_BLOCK, nk - j0), target,
+                            h * headFloats, gk, gv);
                 }
             }
         });

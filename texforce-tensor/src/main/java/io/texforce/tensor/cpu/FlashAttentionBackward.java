@@ -1,8 +1,5 @@
 package io.texforce.tensor.cpu;
 
-import static io.texforce.tensor.cpu.FlashAttentionForward.KEY_BLOCK;
-import static io.texforce.tensor.cpu.FlashAttentionForward.QUERY_BLOCK;
-
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -16,6 +13,8 @@ import jdk.incubator.vector.VectorSpecies;
  * thread.
  */
 final class FlashAttentionBackward {
+    static final int QUERY_BLOCK = 64;
+    static final int KEY_BLOCK = 64;
     private static final VectorSpecies<Float> F = BlockMatmul.F;
 
     private final float[] q, k, v, gOut, lse, delta;

@@ -1,5 +1,9 @@
 package io.texforce.tensor.cpu;
 
+import static io.texforce.tensor.cpu.GemmMicroKernel.MR;
+import static io.texforce.tensor.cpu.GemmMicroKernel.NR;
+import static io.texforce.tensor.cpu.GemmMicroKernel.VL;
+
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -7,71 +11,133 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * One worker of the blocked attention forward pass: for a block of up to {@link #QUERY_BLOCK} queries of one head
- * it walks the keys in blocks of {@link #KEY_BLOCK}, keeping a running row maximum and row sum (online softmax) and
- * rescaling the output accumulator whenever the maximum grows. Only a [queries x keys] block of scores ever
+ * it walks the keys in blocks of {@link #KEY_BLOCK}, keeping a running maximum and sum per query (online softmax)
+ * and rescaling the output accumulator whenever the maximum grows. Only a [keys x queries] block of scores ever
  * exists. Not thread-safe: each thread uses its own instance, whose buffers are reused across blocks.
+ *
+ * <p>The block works on transposed scores, {@code S^T = K Q^T}, and a transposed output, {@code O^T += V^T P^T},
+ * with queries along the SIMD lanes. Why: both products then have exactly the operand layout of the GEMM
+ * micro-kernel (keys and values packed once per call in {@link #MR}-row strips, queries in {@link #NR}-wide
+ * strips), which runs near the machine's peak; and the softmax becomes purely vertical, element-wise max, exp and
+ * sum down the key rows with one running maximum per lane, without any horizontal reduction.
  */
 final class FlashAttentionForward {
+    /** Queries per block; a multiple of {@link GemmMicroKernel#NR} for every vector width up to 512 bits. */
     static final int QUERY_BLOCK = 64;
-    static final int KEY_BLOCK = 64;
-    private static final VectorSpecies<Float> F = BlockMatmul.F;
+    /** Keys per block; a multiple of {@link GemmMicroKernel#MR}. */
+    static final int KEY_BLOCK = 16 * MR;
+    private static final VectorSpecies<Float> F = GemmMicroKernel.SPECIES;
 
-    private final float[] q, keysT, v;
-    private final int nq, nk, d, dv, dvPad;
+    private final float[] q, keys, values;
+    private final int nq, nk, d, dv, dvPacked, keyBlocks;
     private final float scale;
     private final boolean causal;
 
-    /** The query block times scale [QUERY_BLOCK][d], so scores come out already scaled. */
-    private final float[] queries;
-    /** Value block [KEY_BLOCK][dvPad], zero-padded to the SIMD width; unused when dv is already a multiple. */
-    private final float[] values;
-    /** Scores, then probabilities, [QUERY_BLOCK][KEY_BLOCK]. */
-    private final float[] scores = new float[QUERY_BLOCK * KEY_BLOCK];
-    /** Unnormalised output [QUERY_BLOCK][dvPad]. */
-    private final float[] acc;
+    /** The query block times scale, transposed in NR-wide strips: [QUERY_BLOCK / NR][d][NR]. */
+    private final float[] queriesT;
+    /** Scores, then probabilities, transposed: [QUERY_BLOCK / NR][KEY_BLOCK][NR]. */
+    private final float[] scoresT = new float[QUERY_BLOCK * KEY_BLOCK];
+    /** Unnormalised output, transposed: [QUERY_BLOCK / NR][dvPacked][NR]. */
+    private final float[] accT;
     private final float[] rowMax = new float[QUERY_BLOCK];
     private final float[] rowSum = new float[QUERY_BLOCK];
 
-    /** {@code keysT} holds the key blocks as built by {@link AttentionBlocks#transposedKeyBlocks}. */
-    FlashAttentionForward(float[] q, float[] keysT, float[] v, int nq, int nk, int d, int dv, float scale,
+    /** {@code keys} and {@code values} hold the strips built by {@link #packKeys} and {@link #packValues}. */
+    FlashAttentionForward(float[] q, float[] keys, float[] values, int nq, int nk, int d, int dv, float scale,
                           boolean causal) {
         this.q = q;
-        this.keysT = keysT;
-        this.v = v;
+        this.keys = keys;
+        this.values = values;
         this.nq = nq;
         this.nk = nk;
         this.d = d;
         this.dv = dv;
-        this.dvPad = BlockMatmul.padded(dv);
+        this.dvPacked = packedValueColumns(dv);
+        this.keyBlocks = Math.ceilDiv(nk, KEY_BLOCK);
         this.scale = scale;
         this.causal = causal;
-        this.queries = new float[QUERY_BLOCK * d];
-        this.values = dvPad == dv ? null : new float[KEY_BLOCK * dvPad];
-        this.acc = new float[QUERY_BLOCK * dvPad];
+        this.queriesT = new float[QUERY_BLOCK * d];
+        this.accT = new float[QUERY_BLOCK * dvPacked];
+    }
+
+    /** dv rounded up to a whole number of MR-row strips. */
+    static int packedValueColumns(int dv) {
+        return Math.ceilDiv(dv, MR) * MR;
+    }
+
+    /**
+     * Keys of all heads in MR-key strips: key block b of head h starts at {@code (h * blocks + b) * KEY_BLOCK * d}
+     * and holds KEY_BLOCK / MR strips of [d][MR]; keys beyond nk are zero. Built once per call and shared by
+     * every query block.
+     */
+    static float[] packKeys(float[] k, int bh, int nk, int d) {
+        int blocks = Math.ceilDiv(nk, KEY_BLOCK);
+        float[] packed = new float[bh * blocks * KEY_BLOCK * d];
+        Parallel.forRange(bh * blocks, 4, (lo, hi) -> {
+            for (int t = lo; t < hi; t++) {
+                int h = t / blocks, j0 = t % blocks * KEY_BLOCK, kn = Math.min(KEY_BLOCK, nk - j0);
+                int base = t * KEY_BLOCK * d;
+                for (int j = 0; j < kn; j++) {
+                    int src = (h * nk + j0 + j) * d, dst = base + j / MR * d * MR + j % MR;
+                    for (int p = 0; p < d; p++) {
+                        packed[dst + p * MR] = k[src + p];
+                    }
+                }
+            }
+        });
+        return packed;
+    }
+
+    /**
+     * Values of all heads, transposed in MR-column strips: key block b of head h starts at
+     * {@code (h * blocks + b) * KEY_BLOCK * dvPacked} and holds dvPacked / MR strips of [KEY_BLOCK][MR]; columns
+     * beyond dv and keys beyond nk are zero.
+     */
+    static float[] packValues(float[] v, int bh, int nk, int dv) {
+        int blocks = Math.ceilDiv(nk, KEY_BLOCK), dvPacked = packedValueColumns(dv);
+        float[] packed = new float[bh * blocks * KEY_BLOCK * dvPacked];
+        Parallel.forRange(bh * blocks, 4, (lo, hi) -> {
+            for (int t = lo; t < hi; t++) {
+                int h = t / blocks, j0 = t % blocks * KEY_BLOCK, kn = Math.min(KEY_BLOCK, nk - j0);
+                int base = t * KEY_BLOCK * dvPacked;
+                for (int j = 0; j < kn; j++) {
+                    int src = (h * nk + j0 + j) * dv;
+                    for (int c = 0; c < dv; c++) {
+                        packed[base + c / MR * KEY_BLOCK * MR + j * MR + c % MR] = v[src + c];
+                    }
+                }
+            }
+        });
+        return packed;
     }
 
     /** Computes out and lse for queries [i0, i0+m) of head h. */
     void run(int h, int i0, int m, float[] out, float[] lse) {
-        Arrays.fill(acc, 0, m * dvPad, 0f);
-        Arrays.fill(rowMax, 0, m, Float.NEGATIVE_INFINITY);
-        Arrays.fill(rowSum, 0, m, 0f);
-        AttentionBlocks.scaleInto(q, (h * nq + i0) * d, scale, queries, 0, m * d);
-        int keyBlocks = Math.ceilDiv(nk, KEY_BLOCK);
+        int strips = Math.ceilDiv(m, NR);
+        packQueries(h, i0, m, strips);
+        Arrays.fill(accT, 0, strips * dvPacked * NR, 0f);
+        Arrays.fill(rowMax, Float.NEGATIVE_INFINITY);
+        Arrays.fill(rowSum, 0f);
         int keyEnd = causal ? Math.min(nk, i0 + m) : nk;
         for (int j0 = 0; j0 < keyEnd; j0 += KEY_BLOCK) {
-            int kn = Math.min(KEY_BLOCK, keyEnd - j0), width = BlockMatmul.padded(kn);
-            int panel = (h * keyBlocks + j0 / KEY_BLOCK) * d * KEY_BLOCK;
-            BlockMatmul.multiply(m, width, d, queries, 0, d, 1, keysT, panel, KEY_BLOCK, scores, 0, KEY_BLOCK, false);
-            for (int r = 0; r < m; r++) {
-                int visible = causal ? Math.min(kn, i0 + r + 1 - j0) : kn;
-                updateRow(r, visible, kn, width);
-            }
-            if (values == null) {
-                BlockMatmul.multiply(m, dv, kn, scores, 0, KEY_BLOCK, 1, v, (h * nk + j0) * dv, dv,
-                        acc, 0, dvPad, true);
-            } else {
-                AttentionBlocks.copyRowsPadded(v, (h * nk + j0) * dv, kn, dv, values, dvPad);
-                BlockMatmul.multiply(m, dvPad, kn, scores, 0, KEY_BLOCK, 1, values, 0, dvPad, acc, 0, dvPad, true);
+            int kn = Math.min(KEY_BLOCK, keyEnd - j0), keyStrips = Math.ceilDiv(kn, MR);
+            int block = h * keyBlocks + j0 / KEY_BLOCK;
+            int keyBase = block * KEY_BLOCK * d, valueBase = block * KEY_BLOCK * dvPacked;
+            for (int s = 0; s < strips; s++) {
+                for (int t = 0; t < keyStrips; t++) {
+                    GemmMicroKernel.tile(d, keys, keyBase + t * d * MR, queriesT, s * d * NR,
+                            scoresT, (s * KEY_BLOCK + t * MR) * NR, NR, false);
+                }
+                if (causal) {
+                    maskFutureKeys(s, i0, j0, kn);
+                }
+                for (int lane = 0; lane < NR; lane += VL) {
+                    updateSoftmax(s, lane, kn);
+                }
+                for (int t = 0; t < dvPacked / MR; t++) {
+                    GemmMicroKernel.tile(kn, values, valueBase + t * KEY_BLOCK * MR, scoresT, s * KEY_BLOCK * NR,
+                            accT, (s * dvPacked + t * MR) * NR, NR, true);
+                }
             }
         }
         for (int r = 0; r < m; r++) {
@@ -82,44 +148,65 @@ final class FlashAttentionForward {
                 lse[row] = Float.NEGATIVE_INFINITY;
                 continue;
             }
-            AttentionBlocks.scaleInto(acc, r * dvPad, 1f / sum, out, row * dv, dv);
+            float inv = 1f / sum;
+            int col0 = (r / NR * dvPacked) * NR + r % NR;
+            for (int c = 0; c < dv; c++) {
+                out[row * dv + c] = accT[col0 + c * NR] * inv;
+            }
             lse[row] = rowMax[r] + (float) Math.log(sum);
         }
     }
 
+    /** Transposes and scales queries [i0, i0+m) into NR-wide strips, zeroing the lanes past m. */
+    private void packQueries(int h, int i0, int m, int strips) {
+        if (m < strips * NR) {
+            Arrays.fill(queriesT, 0, strips * d * NR, 0f);
+        }
+        for (int r = 0; r < m; r++) {
+            int src = (h * nq + i0 + r) * d, dst = r / NR * d * NR + r % NR;
+            for (int p = 0; p < d; p++) {
+                queriesT[dst + p * NR] = q[src + p] * scale;
+            }
+        }
+    }
+
+    /** Sets the scores of keys after each query (causal attention) in strip s to -inf. */
+    private void maskFutureKeys(int s, int i0, int j0, int kn) {
+        int firstQuery = i0 + s * NR;
+        for (int j = Math.max(0, firstQuery + 1 - j0); j < kn; j++) {
+            int maskedLanes = Math.min(NR, j0 + j - firstQuery);
+            int o = (s * KEY_BLOCK + j) * NR;
+            Arrays.fill(scoresT, o, o + maskedLanes, Float.NEGATIVE_INFINITY);
+        }
+    }
+
     /**
-     * Turns score row r into probabilities relative to the updated running maximum, and rescales the row's
-     * running sum and output accumulator to that maximum. Keys from {@code visible} on are masked.
+     * Turns the scores of the VL queries at lane offset {@code lane} of strip s into probabilities relative to the
+     * updated running maximum, and rescales their running sums and output accumulators to that maximum.
      */
-    private void updateRow(int r, int visible, int kn, int width) {
-        int so = r * KEY_BLOCK;
-        if (visible <= 0) {
-            Arrays.fill(scores, so, so + kn, 0f);
-            return;
+    private void updateSoftmax(int s, int lane, int kn) {
+        int q0 = s * NR + lane, first = s * KEY_BLOCK * NR + lane;
+        int end = first + kn * NR;
+        var blockMax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (int o = first; o < end; o += NR) {
+            blockMax = blockMax.max(FloatVector.fromArray(F, scoresT, o));
         }
-        if (visible < width) {
-            Arrays.fill(scores, so + visible, so + width, Float.NEGATIVE_INFINITY);
+        var previous = FloatVector.fromArray(F, rowMax, q0);
+        var max = previous.max(blockMax);
+        // A query that has seen only masked keys keeps a maximum of -inf; subtracting 0 instead keeps its
+        // probabilities at exp(-inf) = 0 rather than NaN.
+        var shift = max.blend(0f, max.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY));
+        var sum = FloatVector.zero(F);
+        for (int o = first; o < end; o += NR) {
+            var p = VectorMath.exp(FloatVector.fromArray(F, scoresT, o).sub(shift));
+            p.intoArray(scoresT, o);
+            sum = sum.add(p);
         }
-        var maxV = FloatVector.fromArray(F, scores, so);
-        for (int j = F.length(); j < width; j += F.length()) {
-            maxV = maxV.max(FloatVector.fromArray(F, scores, so + j));
+        var correction = VectorMath.exp(previous.sub(shift));
+        max.intoArray(rowMax, q0);
+        FloatVector.fromArray(F, rowSum, q0).fma(correction, sum).intoArray(rowSum, q0);
+        for (int o = s * dvPacked * NR + lane, accEnd = o + dvPacked * NR; o < accEnd; o += NR) {
+            FloatVector.fromArray(F, accT, o).mul(correction).intoArray(accT, o);
         }
-        float previous = rowMax[r];
-        float max = Math.max(previous, maxV.reduceLanes(VectorOperators.MAX));
-        var sumV = FloatVector.zero(F);
-        for (int j = 0; j < width; j += F.length()) {
-            var p = VectorMath.exp(FloatVector.fromArray(F, scores, so + j).sub(max));
-            p.intoArray(scores, so + j);
-            sumV = sumV.add(p);
-        }
-        float blockSum = VectorMath.sum(sumV);
-        rowMax[r] = max;
-        if (previous == max) {
-            rowSum[r] += blockSum;
-            return;
-        }
-        float correction = (float) Math.exp(previous - max);
-        rowSum[r] = rowSum[r] * correction + blockSum;
-        AttentionBlocks.scaleInto(acc, r * dvPad, correction, acc, r * dvPad, dvPad);
     }
 }
