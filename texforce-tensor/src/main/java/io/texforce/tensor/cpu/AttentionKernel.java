@@ -60,9 +60,10 @@ public final class AttentionKernel {
             Arrays.fill(gq, 0, bh * nq * d, 0f);
             return;
         }
+        var operands = FlashAttentionBackward.Operands.pack(q, k, v, gOut, bh, nq, nk, d, dv);
         // Each task owns a run of key blocks of one head and is the only writer of their gk/gv rows. Heads alone
         // usually give enough tasks; with fewer heads than threads the key blocks of a head are split too, and
-        // every split after the first adds its query gradients into a private buffer that is summed at the end.
+        // every split after the first writes its query gradients into a private buffer that is summed at the end.
         int splits = Math.min(keyBlocks, Math.max(1, Math.ceilDiv(2 * Parallel.threads(), bh)));
         int headFloats = nq * d;
         float[][] gqParts = new float[splits][];
@@ -71,16 +72,11 @@ public final class AttentionKernel {
             gqParts[s] = new float[bh * headFloats];
         }
         Parallel.forRange(bh * splits, 1, (lo, hi) -> {
-            var worker = new FlashAttentionBackward(q, k, v, gOut, lse, delta, nq, nk, d, dv, scale, causal);
+            var worker = new FlashAttentionBackward(operands, lse, delta, nq, nk, d, dv, scale, causal);
             for (int t = lo; t < hi; t++) {
                 int h = t / splits, s = t % splits;
-                float[] target = gqParts[s];
-                Arrays.fill(target, h * headFloats, (h + 1) * headFloats, 0f);
-                for (int kb = s * keyBlocks / splits; kb < (s + 1) * keyBlocks / splits; kb++) {
-                    int j0 = kb * FlashAttentionBackward.KEY_BLOCK;
-                    worker.run(h, j0, Math.min(FlashAttentionBackward.KEY_BLOCK, nk - j0), target,
-                            h * headFloats, gk, gv);
-                }
+                worker.run(h, s * keyBlocks / splits, (s + 1) * keyBlocks / splits, gqParts[s], h * headFloats,
+                        gk, gv);
             }
         });
         if (splits > 1) {

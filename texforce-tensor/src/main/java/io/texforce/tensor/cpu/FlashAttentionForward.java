@@ -29,7 +29,7 @@ final class FlashAttentionForward {
     private static final VectorSpecies<Float> F = GemmMicroKernel.SPECIES;
 
     private final float[] q, keys, values;
-    private final int nq, nk, d, dv, dvPacked, keyBlocks;
+    private final int nq, nk, d, dv, dvPacked, keysPadded;
     private final float scale;
     private final boolean causal;
 
@@ -53,7 +53,7 @@ final class FlashAttentionForward {
         this.d = d;
         this.dv = dv;
         this.dvPacked = packedValueColumns(dv);
-        this.keyBlocks = Math.ceilDiv(nk, KEY_BLOCK);
+        this.keysPadded = Math.ceilDiv(nk, KEY_BLOCK) * KEY_BLOCK;
         this.scale = scale;
         this.causal = causal;
         this.queriesT = new float[QUERY_BLOCK * d];
@@ -65,50 +65,14 @@ final class FlashAttentionForward {
         return Math.ceilDiv(dv, MR) * MR;
     }
 
-    /**
-     * Keys of all heads in MR-key strips: key block b of head h starts at {@code (h * blocks + b) * KEY_BLOCK * d}
-     * and holds KEY_BLOCK / MR strips of [d][MR]; keys beyond nk are zero. Built once per call and shared by
-     * every query block.
-     */
+    /** Keys of all heads packed by {@link AttentionBlocks#rowStrips} in MR-key strips, padded to whole blocks. */
     static float[] packKeys(float[] k, int bh, int nk, int d) {
-        int blocks = Math.ceilDiv(nk, KEY_BLOCK);
-        float[] packed = new float[bh * blocks * KEY_BLOCK * d];
-        Parallel.forRange(bh * blocks, 4, (lo, hi) -> {
-            for (int t = lo; t < hi; t++) {
-                int h = t / blocks, j0 = t % blocks * KEY_BLOCK, kn = Math.min(KEY_BLOCK, nk - j0);
-                int base = t * KEY_BLOCK * d;
-                for (int j = 0; j < kn; j++) {
-                    int src = (h * nk + j0 + j) * d, dst = base + j / MR * d * MR + j % MR;
-                    for (int p = 0; p < d; p++) {
-                        packed[dst + p * MR] = k[src + p];
-                    }
-                }
-            }
-        });
-        return packed;
+        return AttentionBlocks.rowStrips(k, bh, nk, d, MR, Math.ceilDiv(nk, KEY_BLOCK) * KEY_BLOCK);
     }
 
-    /**
-     * Values of all heads, transposed in MR-column strips: key block b of head h starts at
-     * {@code (h * blocks + b) * KEY_BLOCK * dvPacked} and holds dvPacked / MR strips of [KEY_BLOCK][MR]; columns
-     * beyond dv and keys beyond nk are zero.
-     */
+    /** Values of all heads packed by {@link AttentionBlocks#columnStrips} in MR-column strips. */
     static float[] packValues(float[] v, int bh, int nk, int dv) {
-        int blocks = Math.ceilDiv(nk, KEY_BLOCK), dvPacked = packedValueColumns(dv);
-        float[] packed = new float[bh * blocks * KEY_BLOCK * dvPacked];
-        Parallel.forRange(bh * blocks, 4, (lo, hi) -> {
-            for (int t = lo; t < hi; t++) {
-                int h = t / blocks, j0 = t % blocks * KEY_BLOCK, kn = Math.min(KEY_BLOCK, nk - j0);
-                int base = t * KEY_BLOCK * dvPacked;
-                for (int j = 0; j < kn; j++) {
-                    int src = (h * nk + j0 + j) * dv;
-                    for (int c = 0; c < dv; c++) {
-                        packed[base + c / MR * KEY_BLOCK * MR + j * MR + c % MR] = v[src + c];
-                    }
-                }
-            }
-        });
-        return packed;
+        return AttentionBlocks.columnStrips(v, bh, nk, dv, MR, Math.ceilDiv(nk, KEY_BLOCK) * KEY_BLOCK);
     }
 
     /** Computes out and lse for queries [i0, i0+m) of head h. */
@@ -121,8 +85,7 @@ final class FlashAttentionForward {
         int keyEnd = causal ? Math.min(nk, i0 + m) : nk;
         for (int j0 = 0; j0 < keyEnd; j0 += KEY_BLOCK) {
             int kn = Math.min(KEY_BLOCK, keyEnd - j0), keyStrips = Math.ceilDiv(kn, MR);
-            int block = h * keyBlocks + j0 / KEY_BLOCK;
-            int keyBase = block * KEY_BLOCK * d, valueBase = block * KEY_BLOCK * dvPacked;
+            int keyBase = (h * keysPadded + j0) * d, valueBase = h * dvPacked * keysPadded + j0 * MR;
             for (int s = 0; s < strips; s++) {
                 for (int t = 0; t < keyStrips; t++) {
                     GemmMicroKernel.tile(d, keys, keyBase + t * d * MR, queriesT, s * d * NR,
@@ -135,7 +98,7 @@ final class FlashAttentionForward {
                     updateSoftmax(s, lane, kn);
                 }
                 for (int t = 0; t < dvPacked / MR; t++) {
-                    GemmMicroKernel.tile(kn, values, valueBase + t * KEY_BLOCK * MR, scoresT, s * KEY_BLOCK * NR,
+                    GemmMicroKernel.tile(kn, values, valueBase + t * keysPadded * MR, scoresT, s * KEY_BLOCK * NR,
                             accT, (s * dvPacked + t * MR) * NR, NR, true);
                 }
             }

@@ -64,6 +64,44 @@ final class GemmMicroKernel {
         storeRow(c40, c41, c, co + 4 * ldc, add);
     }
 
+    /**
+     * As {@link #tile}, but B is read in place from a row-major matrix with row stride {@code ldb} instead of a
+     * packed strip: for the attention blocks, whose probability and score-gradient blocks serve directly as B.
+     */
+    static void tile(int kc, float[] a, int ao, float[] b, int bo, int ldb, float[] c, int co, int ldc,
+                     boolean add) {
+        var s = SPECIES;
+        FloatVector c00 = FloatVector.zero(s), c01 = FloatVector.zero(s);
+        FloatVector c10 = FloatVector.zero(s), c11 = FloatVector.zero(s);
+        FloatVector c20 = FloatVector.zero(s), c21 = FloatVector.zero(s);
+        FloatVector c30 = FloatVector.zero(s), c31 = FloatVector.zero(s);
+        FloatVector c40 = FloatVector.zero(s), c41 = FloatVector.zero(s);
+        for (int ai = ao, bi = bo, end = ao + kc * MR; ai < end; ai += MR, bi += ldb) {
+            var b0 = FloatVector.fromArray(s, b, bi);
+            var b1 = FloatVector.fromArray(s, b, bi + VL);
+            var av = FloatVector.broadcast(s, a[ai]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(s, a[ai + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(s, a[ai + 2]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(s, a[ai + 3]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(s, a[ai + 4]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+        }
+        storeRow(c00, c01, c, co, add);
+        storeRow(c10, c11, c, co + ldc, add);
+        storeRow(c20, c21, c, co + 2 * ldc, add);
+        storeRow(c30, c31, c, co + 3 * ldc, add);
+        storeRow(c40, c41, c, co + 4 * ldc, add);
+    }
+
     private static void storeRow(FloatVector v0, FloatVector v1, float[] c, int o, boolean add) {
         if (add) {
             v0 = v0.add(FloatVector.fromArray(SPECIES, c, o));

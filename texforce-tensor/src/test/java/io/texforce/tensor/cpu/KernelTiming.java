@@ -16,7 +16,7 @@ public final class KernelTiming {
     public static void main(String[] args) {
         int reps = args.length > 0 ? Integer.parseInt(args[0]) : 3;
         filter = args.length > 1 ? args[1] : "";
-        System.out.println("threads=" + Parallel.threads() + " SIMD lanes=" + BlockMatmul.lanes());
+        System.out.println("threads=" + Parallel.threads() + " SIMD lanes=" + GemmMicroKernel.VL);
 
         int c = 320, hw = 64, o = 320;
         float[] x = random(1, c * hw * hw), w = random(2, o * c * 9), b = random(3, o);
@@ -49,13 +49,6 @@ public final class KernelTiming {
         float[] a = random(7, 4096 * 640), bb = random(8, 640 * 4096), cc = new float[4096 * 4096];
         time("sgemm 4096x4096x640 (attention d=40 FLOPs)", 2.0 * 4096 * 4096 * 640, reps,
                 () -> Gemm.sgemm(false, false, 4096, 4096, 640, a, 0, 640, bb, 0, 4096, cc, 0, 4096, false));
-
-        float[] blockA = random(9, 64 * 40), blockB = random(10, 40 * 64), blockC = new float[64 * 64];
-        time("BlockMatmul 64x64x40 x 10000 (one thread)", 2.0 * 64 * 64 * 40 * 10000, reps, () -> {
-            for (int i = 0; i < 10000; i++) {
-                BlockMatmul.multiply(64, 64, 40, blockA, 0, 40, 1, blockB, 0, 64, blockC, 0, 64, true);
-            }
-        });
 
         float[] gnY = new float[x.length], mean = new float[32], rstd = new float[32];
         time("groupNorm 320x4096 (32 groups) forward", 0, reps,
