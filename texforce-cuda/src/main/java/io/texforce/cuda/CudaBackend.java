@@ -119,6 +119,7 @@ public final class CudaBackend implements Backend {
     }
 
     /** Waits for every queued kernel; a failed launch surfaces here. */
+    @Override
     public void synchronize() {
         bind();
         driver.synchronize();
