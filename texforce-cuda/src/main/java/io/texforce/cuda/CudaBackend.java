@@ -13,7 +13,9 @@ import io.texforce.tensor.UnaryOp;
 import java.lang.foreign.MemorySegment;
 import java.lang.ref.Reference;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -22,12 +24,16 @@ import java.util.Optional;
  * copies wait for them. Results match {@link io.texforce.tensor.cpu.CpuBackend} op for op in float32 (cuBLAS in
  * strict FP32 unless TF32 is requested).
  *
- * <p>Obtain it with {@link #get()}, which throws {@link CudaUnavailableException} ("no CUDA driver/GPU found ...")
- * on machines without a driver or GPU; {@link #unavailableReason()} asks without throwing.
+ * <p>Obtain it with {@link #get()} (GPU 0) or {@link #get(int)}, which throw {@link CudaUnavailableException}
+ * ("no CUDA driver/GPU found ...") on machines without a driver or GPU; {@link #unavailableReason()} asks without
+ * throwing. {@code Devices.resolve("cuda:N")} reaches the same instances through {@link CudaBackendProvider}.
  */
 public final class CudaBackend implements Backend {
-    private static CudaBackend instance;
+    private static final Map<Integer, CudaBackend> INSTANCES = new HashMap<>();
+    private static Driver sharedDriver;
     private static CudaUnavailableException failure;
+    /** The context current on each thread, so that backends of several GPUs can take turns on one thread. */
+    private static final ThreadLocal<MemorySegment> CURRENT = new ThreadLocal<>();
 
     private final Driver driver;
     private final MemorySegment context;
@@ -37,10 +43,11 @@ public final class CudaBackend implements Backend {
     private final String deviceName;
     private final int computeCapability;
     private final int sharedMemoryOptIn;
-    private final ThreadLocal<Boolean> bound = ThreadLocal.withInitial(() -> false);
+    private final int ordinal;
 
     private CudaBackend(Driver driver, int ordinal, boolean tf32) {
         this.driver = driver;
+        this.ordinal = ordinal;
         int device = driver.device(ordinal);
         this.deviceName = driver.deviceName(device);
         this.computeCapability = 10 * driver.attribute(device, Driver.ATTR_COMPUTE_CAPABILITY_MAJOR)
@@ -54,20 +61,35 @@ public final class CudaBackend implements Backend {
     }
 
     /** The backend on GPU 0 (created on first use, strict FP32 GEMMs); throws if there is no usable GPU. */
-    public static synchronized CudaBackend get() {
-        if (instance != null) {
-            return instance;
+    public static CudaBackend get() {
+        return get(0);
+    }
+
+    /** The backend on GPU {@code ordinal} (created on first use); throws if there is no such usable GPU. */
+    public static synchronized CudaBackend get(int ordinal) {
+        CudaBackend b = INSTANCES.get(ordinal);
+        if (b != null) {
+            return b;
         }
         if (failure != null) {
             throw failure;
         }
-        try {
-            instance = new CudaBackend(Driver.load(), 0, false);
-            return instance;
-        } catch (CudaUnavailableException e) {
-            failure = e;
-            throw e;
+        if (sharedDriver == null) {
+            try {
+                sharedDriver = Driver.load();
+            } catch (CudaUnavailableException e) {
+                failure = e;
+                throw e;
+            }
         }
+        int count = sharedDriver.deviceCount();
+        if (ordinal < 0 || ordinal >= count) {
+            throw new CudaUnavailableException("no CUDA device " + ordinal + ": the driver reports " + count
+                    + " device(s), cuda:0" + (count > 1 ? " to cuda:" + (count - 1) : ""));
+        }
+        b = new CudaBackend(sharedDriver, ordinal, false);
+        INSTANCES.put(ordinal, b);
+        return b;
     }
 
     /** Why {@link #get()} would fail, or empty when the GPU backend is usable. */
@@ -82,7 +104,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public String name() {
-        return "cuda:0";
+        return "cuda:" + ordinal;
     }
 
     /** The GPU's name and compute capability, e.g. "NVIDIA H100 80GB HBM3 (sm_90)". */
@@ -97,6 +119,7 @@ public final class CudaBackend implements Backend {
     }
 
     /** Waits for every queued kernel; a failed launch surfaces here. */
+    @Override
     public void synchronize() {
         bind();
         driver.synchronize();
@@ -109,11 +132,11 @@ public final class CudaBackend implements Backend {
 
     // ------------------------------------------------------------------ storage
 
-    /** Makes the primary context current on the calling thread (once per thread). */
+    /** Makes this GPU's primary context current on the calling thread (a no-op when it already is). */
     private void bind() {
-        if (!bound.get()) {
+        if (CURRENT.get() != context) {
             driver.setCurrent(context);
-            bound.set(true);
+            CURRENT.set(context);
         }
     }
 

@@ -2,20 +2,25 @@ package io.texforce.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.texforce.cuda.CudaBackend;
+import io.texforce.rewards.JpegSize;
+import io.texforce.rl.prompts.PromptSource;
+import io.texforce.rl.train.TexForceTrainer;
+import io.texforce.tensor.Backend;
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Tensor;
-import io.texforce.tensor.cpu.CpuBackend;
 import io.texforce.tensor.cpu.Parallel;
 import io.texforce.tensor.nn.RandomSource;
 import io.texforce.tensor.random.Generator;
 import io.texforce.unet.model.UNet2DConditionModel;
 import io.texforce.unet.model.UNetConfig;
+import io.texforce.unet.pipeline.StableDiffusionPipeline;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
@@ -24,22 +29,26 @@ import java.nio.file.Path;
 
 /** {@code texforce bench}: timings of full-size models with random weights, as one JSON line. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Benchmark a full-size model with random weights of the real shapes; prints one JSON line.")
+        description = "Benchmark full-size models with random weights of the real shapes; prints one JSON line. "
+                + "unet: U-Net forward (and backward) at --latent. train-step: one TexForce training step "
+                + "(sample --batch trajectories of --steps DDIM steps with CFG, decode, JPEG reward, PPO with "
+                + "backward through the U-Net for --trained-steps of each, AdamW) at --resolution, in samples/s.")
 final class BenchCommand implements Runnable {
-    @Parameters(index = "0", paramLabel = "MODEL", description = "What to benchmark: unet.")
+    @Parameters(index = "0", paramLabel = "BENCH", description = "What to benchmark: unet or train-step.")
     String what;
 
     @Option(names = "--config", defaultValue = "sd15",
-            description = "sd15, sd21, or a folder holding a unet config.json. Default: ${DEFAULT-VALUE}.")
+            description = "sd15, sd21, or a folder holding the component configs. Default: ${DEFAULT-VALUE}.")
     String config;
 
-    @Option(names = "--latent", defaultValue = "64", description = "Latent height and width. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--latent", defaultValue = "64", description = "unet: latent height and width. Default: ${DEFAULT-VALUE}.")
     int latent;
 
-    @Option(names = "--batch", defaultValue = "2", description = "Batch size. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--batch", defaultValue = "2",
+            description = "unet: batch size; train-step: trajectories per step. Default: ${DEFAULT-VALUE}.")
     int batch;
 
-    @Option(names = "--backward", description = "Also time forward + backward into encoder_hidden_states (U-Net frozen).")
+    @Option(names = "--backward", description = "unet: also time forward + backward into encoder_hidden_states (U-Net frozen).")
     boolean backward;
 
     @Option(names = "--warmup", defaultValue = "1", description = "Untimed runs first. Default: ${DEFAULT-VALUE}.")
@@ -48,72 +57,137 @@ final class BenchCommand implements Runnable {
     @Option(names = "--iterations", defaultValue = "3", description = "Timed runs (the median is reported). Default: ${DEFAULT-VALUE}.")
     int iterations;
 
+    @Option(names = "--model", description = "train-step: a diffusers pipeline folder to load instead of random weights.")
+    Path model;
+
+    @Option(names = "--tokenizer", defaultValue = "testdata/tiny-sd1/tokenizer",
+            description = "train-step with random weights: a CLIP tokenizer folder. Default: ${DEFAULT-VALUE}.")
+    Path tokenizer;
+
+    @Option(names = "--resolution", defaultValue = "512", description = "train-step: image size in pixels. Default: ${DEFAULT-VALUE}.")
+    int resolution;
+
+    @Option(names = "--steps", defaultValue = "50", description = "train-step: DDIM sampling steps. Default: ${DEFAULT-VALUE}.")
+    int steps;
+
+    @Option(names = "--trained-steps", defaultValue = "25",
+            description = "train-step: timesteps of each trajectory trained with PPO. Default: ${DEFAULT-VALUE}.")
+    int trainedSteps;
+
+    @Mixin
+    DeviceOption device;
+
     @Override
     public void run() {
-        if (!what.equals("unet")) {
-            throw new UserError("unknown benchmark '" + what + "' (available: unet)");
+        Backend be = device.backend();
+        ObjectNode json = new ObjectMapper().createObjectNode();
+        json.put("bench", what);
+        json.put("device", be.name());
+        if (be instanceof CudaBackend gpu) {
+            json.put("gpu", gpu.device());
         }
-        UNetConfig c = loadConfig();
+        json.put("config", model != null && what.equals("train-step") ? model.toString() : config);
+        switch (what) {
+            case "unet" -> unet(be, json);
+            case "train-step" -> trainStep(be, json);
+            default -> throw new UserError("unknown benchmark '" + what + "' (available: unet, train-step)");
+        }
+        json.put("threads", Parallel.threads());
+        json.put("peak_heap_mb", peakHeapMb());
+        json.put("peak_rss_mb", peakRssMb());
+        if (be instanceof CudaBackend gpu) {
+            json.put("gpu_live_mb", gpu.memoryInUse()[0] >> 20);
+            json.put("gpu_cached_mb", gpu.memoryInUse()[1] >> 20);
+        }
+        System.out.println(json);
+    }
+
+    private void unet(Backend be, ObjectNode json) {
+        UNetConfig c = BenchModels.unet(config);
         long t0 = System.nanoTime();
-        UNet2DConditionModel unet = UNet2DConditionModel.build(c, new RandomSource(0, 0.02f), CpuBackend.INSTANCE);
+        UNet2DConditionModel unet = UNet2DConditionModel.build(c, new RandomSource(0, 0.02f), be);
         double buildS = (System.nanoTime() - t0) / 1e9;
         Generator gen = new Generator(1);
-        Tensor sample = gen.randn(batch, c.inChannels(), latent, latent);
-        Tensor context = gen.randn(batch, 77, c.crossAttentionDim()[0]);
+        Tensor sample = gen.randn(be, batch, c.inChannels(), latent, latent);
+        Tensor context = gen.randn(be, batch, 77, c.crossAttentionDim()[0]);
         float[] t = new float[batch];
         java.util.Arrays.fill(t, 500f);
         resetPeaks();
-        double fwd = median(() -> {
+        double fwd = median(be, () -> {
             try (var g = GradMode.noGrad()) {
                 unet.forward(sample, t, context);
             }
         });
-        ObjectNode json = new ObjectMapper().createObjectNode();
-        json.put("bench", "unet");
-        json.put("config", config);
         json.put("params_m", unet.parameterCount() / 1e6);
         json.put("latent", latent);
         json.put("batch", batch);
-        json.put("threads", Parallel.threads());
         json.put("build_s", round(buildS));
         json.put("forward_s", round(fwd));
+        json.put("forward_it_per_s", round(1 / fwd));
         if (backward) {
-            double fb = median(() -> {
+            double fb = median(be, () -> {
                 Tensor ctx = context.detach().requiresGrad(true);
                 unet.forward(sample, t, ctx).sum().backward();
             });
             json.put("forward_backward_s", round(fb));
         }
-        json.put("peak_heap_mb", peakHeapMb());
-        json.put("peak_rss_mb", peakRssMb());
-        System.out.println(json);
     }
 
-    private UNetConfig loadConfig() {
-        Path dir = Path.of(config);
-        if (Files.isDirectory(dir)) {
-            Path f = Files.isRegularFile(dir.resolve("unet/config.json")) ? dir.resolve("unet/config.json") : dir.resolve("config.json");
-            return UNetConfig.load(f);
+    /**
+     * One epoch of the real trainer holding exactly one sampling batch and one PPO batch: what a training step
+     * costs, including the reward and writing the LoRA and checkpoint (small next to the U-Net work).
+     */
+    private void trainStep(Backend be, ObjectNode json) {
+        if (trainedSteps < 1 || trainedSteps > steps) {
+            throw new UserError("--trained-steps must be between 1 and --steps (" + steps + "), got " + trainedSteps);
         }
-        String res = "configs/" + config + "/unet/config.json";
-        try (InputStream in = BenchCommand.class.getResourceAsStream(res)) {
-            if (in == null) {
-                throw new UserError("unknown config '" + config + "' (sd15, sd21, or a folder with a unet config.json)");
-            }
-            return UNetConfig.fromJson(new ObjectMapper().readTree(in), "built-in " + config);
+        long t0 = System.nanoTime();
+        StableDiffusionPipeline pipe = model != null ? StableDiffusionPipeline.load(model, be)
+                : BenchModels.pipeline(config, tokenizer, be);
+        double buildS = (System.nanoTime() - t0) / 1e9;
+        resetPeaks();
+        double[] epochSeconds = new double[Math.max(1, iterations)];
+        Path runs;
+        try {
+            runs = Files.createTempDirectory("texforce-bench");
         } catch (IOException e) {
-            throw new UserError("cannot read built-in config " + config + ": " + e.getMessage());
+            throw new UserError("cannot create a temporary run directory: " + e.getMessage());
         }
+        for (int i = -warmup; i < epochSeconds.length; i++) {
+            float[] seconds = {Float.NaN};
+            TexForceTrainer.builder().pipeline(pipe).reward(JpegSize.compressibility())
+                    .prompts(PromptSource.animals()).outputDir(runs.resolve("run" + (i + warmup)))
+                    .progressBar(false).log(m -> { }).onEpoch(m -> seconds[0] = m.epochSeconds())
+                    .epochs(1).samplesPerEpoch(batch).sampleBatchSize(batch).trainBatchSize(batch)
+                    .gradientAccumulation(1).steps(steps).timestepFraction((trainedSteps + 0.5f) / steps)
+                    .resolution(resolution, resolution).evalImages(0).seed(i + warmup)
+                    .build().train();
+            if (i >= 0) {
+                epochSeconds[i] = seconds[0];
+            }
+        }
+        java.util.Arrays.sort(epochSeconds);
+        double step = epochSeconds[epochSeconds.length / 2];
+        json.put("resolution", resolution);
+        json.put("batch", batch);
+        json.put("steps", steps);
+        json.put("trained_steps", trainedSteps);
+        json.put("build_s", round(buildS));
+        json.put("step_s", round(step));
+        json.put("samples_per_s", round(batch / step));
     }
 
-    private double median(Runnable r) {
+    /** Median seconds of {@code r}, waiting for the device before stopping the clock (GPU kernels are queued). */
+    private double median(Backend be, Runnable r) {
         for (int i = 0; i < warmup; i++) {
             r.run();
         }
+        be.synchronize();
         double[] s = new double[Math.max(1, iterations)];
         for (int i = 0; i < s.length; i++) {
             long t0 = System.nanoTime();
             r.run();
+            be.synchronize();
             s[i] = (System.nanoTime() - t0) / 1e9;
         }
         java.util.Arrays.sort(s);

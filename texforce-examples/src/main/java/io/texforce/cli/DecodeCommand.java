@@ -6,6 +6,7 @@ import io.texforce.tensor.io.SafeTensors;
 import io.texforce.tensor.io.SafeTensorsWriter;
 import io.texforce.unet.vae.AutoencoderKL;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -24,6 +25,9 @@ final class DecodeCommand implements Runnable {
     @Option(names = "--out", required = true, description = "Output .safetensors file (written atomically).")
     Path out;
 
+    @Mixin
+    DeviceOption device;
+
     @Override
     public void run() {
         Tensor latents;
@@ -33,10 +37,10 @@ final class DecodeCommand implements Runnable {
             }
             latents = st.tensor("latents");
         }
-        AutoencoderKL vae = AutoencoderKL.load(ModelDir.component(model, "vae", "config.json"));
+        AutoencoderKL vae = AutoencoderKL.load(ModelDir.component(model, "vae", "config.json"), device.backend());
         Tensor image;
         try (var g = GradMode.noGrad()) {
-            image = vae.decode(latents.div(vae.config().scalingFactor()));
+            image = vae.decode(latents.to(vae.backend()).div(vae.config().scalingFactor()));
         }
         new SafeTensorsWriter().put("image", image).write(out);
     }

@@ -6,6 +6,7 @@ import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.io.SafeTensorsWriter;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -37,10 +38,14 @@ final class EmbedCommand implements Runnable {
     @Parameters(arity = "1..*", paramLabel = "PROMPT", description = "Prompts to encode.")
     List<String> prompts;
 
+    @Mixin
+    DeviceOption device;
+
     @Override
     public void run() {
         ClipTokenizer tok = ClipTokenizer.load(ModelDir.component(model, "tokenizer", "vocab.json"));
-        ClipTextModel encoder = ClipTextModel.load(ModelDir.component(model, "text_encoder", "config.json"));
+        ClipTextModel encoder = ClipTextModel.load(ModelDir.component(model, "text_encoder", "config.json"),
+                device.backend());
         LoraSpec.attachAll(encoder, loras);
         Tensor emb;
         try (var g = GradMode.noGrad()) {

@@ -50,9 +50,12 @@ final class EvaluateCommand implements Runnable {
     @Option(names = "--batch-size", defaultValue = "4", description = "Default: ${DEFAULT-VALUE}.")
     int batchSize;
 
+    @Mixin
+    DeviceOption device;
+
     @Override
     public void run() {
-        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model);
+        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, device.backend());
         LoraSpec.attachAll(pipe.textEncoder(), textLoras);
         LoraSpec.attachAll(pipe.unet(), unetLoras);
         PromptSource source = PromptSource.parse(prompts);

@@ -8,6 +8,7 @@ import io.texforce.unet.pipeline.GenerationResult;
 import io.texforce.tensor.io.Images;
 import io.texforce.unet.pipeline.StableDiffusionPipeline;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -64,9 +65,12 @@ final class GenerateCommand implements Runnable {
     @Option(names = "--save", description = "Also write 'latents' (final) and 'image' ([0,1], NCHW) to this .safetensors file.")
     Path save;
 
+    @Mixin
+    DeviceOption device;
+
     @Override
     public void run() {
-        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model);
+        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, device.backend());
         LoraSpec.attachAll(pipe.textEncoder(), textLoras);
         LoraSpec.attachAll(pipe.unet(), unetLoras);
         Tensor init = null;

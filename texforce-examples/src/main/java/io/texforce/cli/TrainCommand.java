@@ -5,6 +5,7 @@ import io.texforce.rl.prompts.PromptSource;
 import io.texforce.rl.train.TexForceTrainer;
 import io.texforce.rl.train.TrainingMode;
 import io.texforce.rl.train.TrainingSummary;
+import io.texforce.tensor.Backend;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -144,11 +145,15 @@ final class TrainCommand implements Runnable {
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
 
+    @Mixin
+    DeviceOption device;
+
     @Override
     public void run() {
+        Backend backend = device.backend();
         try (Reward reward = rewardOptions.create()) {
             TrainingSummary s = TexForceTrainer.builder()
-                    .model(model).reward(reward).prompts(PromptSource.parse(prompts)).outputDir(out).resume(resume)
+                    .model(model).device(backend).reward(reward).prompts(PromptSource.parse(prompts)).outputDir(out).resume(resume)
                     .mode(mode).epochs(epochs).samplesPerEpoch(samplesPerEpoch).sampleBatchSize(batchSize)
                     .trainBatchSize(trainBatchSize == null ? batchSize : trainBatchSize)
                     .gradientAccumulation(gradientAccumulation).steps(steps).eta(eta).guidanceScale(guidance)

@@ -1,11 +1,13 @@
 package io.texforce.cli;
 
+import io.texforce.tensor.Backend;
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.io.SafeTensors;
 import io.texforce.tensor.io.SafeTensorsWriter;
 import io.texforce.unet.model.UNet2DConditionModel;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -29,6 +31,9 @@ final class UnetCommand implements Runnable {
     @Option(names = "--lora", paramLabel = "FILE[:WEIGHT]", description = "U-Net LoRA with its blend weight; repeatable.")
     List<String> loras = new ArrayList<>();
 
+    @Mixin
+    DeviceOption device;
+
     @Override
     public void run() {
         Tensor sample, context;
@@ -43,11 +48,12 @@ final class UnetCommand implements Runnable {
             context = st.tensor("encoder_hidden_states");
             t = st.floats("timestep");
         }
-        UNet2DConditionModel unet = UNet2DConditionModel.load(ModelDir.component(model, "unet", "config.json"));
+        Backend be = device.backend();
+        UNet2DConditionModel unet = UNet2DConditionModel.load(ModelDir.component(model, "unet", "config.json"), be);
         LoraSpec.attachAll(unet, loras);
         Tensor result;
         try (var g = GradMode.noGrad()) {
-            result = unet.forward(sample, t, context);
+            result = unet.forward(sample.to(be), t, context.to(be));
         }
         new SafeTensorsWriter().put("sample", result).write(out);
     }

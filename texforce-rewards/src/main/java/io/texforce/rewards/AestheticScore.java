@@ -35,7 +35,9 @@ public final class AestheticScore implements Reward {
     @Override
     public float[] score(Tensor images, List<String> prompts) {
         try (var g = GradMode.noGrad()) {
-            return head.forward(ClipModel.normalize(model.imageEmbeds(processor.preprocess(images)))).toFloatArray();
+            // Images may come from another device than the reward model's; preprocessing quantises on the host.
+            Tensor pixels = processor.preprocess(images).to(model.backend());
+            return head.forward(ClipModel.normalize(model.imageEmbeds(pixels))).toFloatArray();
         }
     }
 }

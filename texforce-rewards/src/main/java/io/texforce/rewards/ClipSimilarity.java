@@ -57,7 +57,8 @@ public final class ClipSimilarity implements Reward {
                     + " prompts");
         }
         try (var g = GradMode.noGrad()) {
-            Tensor image = ClipModel.normalize(model.imageEmbeds(processor.preprocess(images)));
+            // Images may come from another device than the reward model's; preprocessing quantises on the host.
+            Tensor image = ClipModel.normalize(model.imageEmbeds(processor.preprocess(images).to(model.backend())));
             Tensor text = ClipModel.normalize(model.textEmbeds(tokenizer.tokenize(prompts)));
             return image.mul(text).sum(1, false).mul(scale).toFloatArray();
         }

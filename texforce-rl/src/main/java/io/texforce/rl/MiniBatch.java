@@ -66,17 +66,22 @@ public final class MiniBatch {
         return out;
     }
 
-    /** The sampling-time log-probabilities at training step j, [B]. */
+    /** The sampling-time log-probabilities at training step j, [B], on the backend of the latents. */
     public Tensor oldLogProbs(int j) {
         float[] out = new float[samples.size()];
         for (int b = 0; b < out.length; b++) {
             out[b] = samples.get(b).logProbs()[steps[b][j]];
         }
-        return Tensor.of(out, out.length);
+        return Tensor.of(backend(), out, out.length);
     }
 
-    /** The advantages, [B]. */
+    /** The advantages, [B], on the backend of the latents. */
     public Tensor advantages() {
-        return Tensor.of(advantages.clone(), advantages.length);
+        return Tensor.of(backend(), advantages, advantages.length);
+    }
+
+    /** Where the trajectories' latents live, and so where the loss is computed. */
+    private io.texforce.tensor.Backend backend() {
+        return samples.get(0).latents().backend();
     }
 }

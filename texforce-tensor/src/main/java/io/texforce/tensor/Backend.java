@@ -13,6 +13,13 @@ public interface Backend {
     /** A short name such as {@code "cpu"} or {@code "cuda:0"}. */
     String name();
 
+    /**
+     * Waits until every operation queued so far has finished; a no-op for backends that compute synchronously.
+     * Only timings need it: copies to the host already wait.
+     */
+    default void synchronize() {
+    }
+
     /** Zero-filled storage of {@code size} floats. */
     Storage allocate(int size);
 

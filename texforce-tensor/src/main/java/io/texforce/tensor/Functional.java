@@ -23,7 +23,7 @@ public final class Functional {
 
     /** 2-D convolution of x [N, C, H, W] with weight [O, C, kh, kw], square stride and zero padding. */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
-        Backend be = x.backend();
+        Backend be = Tensor.sameBackend("conv2d", x, weight, bias);
         Tensor y = be.conv2d(x, weight, bias, stride, padding);
         if (!Autograd.needsGrad(x, weight, bias)) {
             return y;
@@ -49,7 +49,7 @@ public final class Functional {
 
     /** Group norm of x [N, C, ...] with optional affine gamma/beta [C]. */
     public static Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps) {
-        Backend be = x.backend();
+        Backend be = Tensor.sameBackend("group_norm", x, gamma, beta);
         Tensor[] r = be.groupNorm(x, groups, gamma, beta, eps);
         return Autograd.record(r[0], "group_norm", g -> {
             Tensor[] gr = be.groupNormBackward(g, x, r[1], r[2], gamma, beta != null, groups);
@@ -59,7 +59,7 @@ public final class Functional {
 
     /** Layer norm over the last dimension, with optional affine gamma/beta. */
     public static Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
-        Backend be = x.backend();
+        Backend be = Tensor.sameBackend("layer_norm", x, gamma, beta);
         Tensor[] r = be.layerNorm(x, gamma, beta, eps);
         return Autograd.record(r[0], "layer_norm", g -> {
             Tensor[] gr = be.layerNormBackward(g, x, r[1], r[2], gamma, beta != null);
@@ -82,7 +82,7 @@ public final class Functional {
         Tensor q3 = q.reshape(-1, qs[r - 2], qs[r - 1]).contiguous();
         Tensor k3 = k.reshape(-1, ks[r - 2], ks[r - 1]).contiguous();
         Tensor v3 = v.reshape(-1, vs[r - 2], vs[r - 1]).contiguous();
-        Backend be = q.backend();
+        Backend be = Tensor.sameBackend("attention", q, k, v);
         Tensor[] res = be.attention(q3, k3, v3, scale, causal);
         Tensor out = Autograd.record(res[0], "attention", g -> {
             Tensor[] gr = be.attentionBackward(g.contiguous(), q3, k3, v3, res[0], res[1], scale, causal);

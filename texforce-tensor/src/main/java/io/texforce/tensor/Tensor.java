@@ -172,6 +172,33 @@ public final class Tensor {
         return new Tensor(storage, new int[0], new int[0], pos).toFloatArray()[0];
     }
 
+    /**
+     * The backend shared by every non-null operand of {@code op}. Kernels of one backend cannot read another's
+     * storage, so mixing is an error that names each operand's shape and backend (usually a constant created on
+     * the CPU with {@link #of(float[], int...)} where {@code of(backend, ...)} was meant).
+     */
+    static Backend sameBackend(String op, Tensor... operands) {
+        Backend be = null;
+        for (Tensor t : operands) {
+            if (t == null) {
+                continue;
+            }
+            if (be == null) {
+                be = t.backend();
+            } else if (t.backend() != be) {
+                StringBuilder sb = new StringBuilder(op).append(" mixes backends:");
+                for (int i = 0; i < operands.length; i++) {
+                    if (operands[i] != null) {
+                        sb.append(i == 0 ? " " : ", ").append("operand ").append(i).append(' ')
+                                .append(Shape.str(operands[i].shape)).append(" on ").append(operands[i].backend().name());
+                    }
+                }
+                throw new IllegalArgumentException(sb.append("; move tensors with tensor.to(backend)").toString());
+            }
+        }
+        return be;
+    }
+
     /** This tensor's data on another backend (a copy unless it already lives there). */
     public Tensor to(Backend target) {
         if (target == backend()) {
@@ -221,6 +248,7 @@ public final class Tensor {
     }
 
     void accumulateGrad(Tensor g) {
+        sameBackend("gradient accumulation", this, g);
         try (var scope = GradMode.noGrad()) {
             if (grad == null) {
                 Tensor copy = backend().full(shape, 0f);
@@ -503,13 +531,13 @@ public final class Tensor {
         if (GradMode.isEnabled() && requiresGrad() && gradFn != null) {
             throw new IllegalStateException("in-place update of a tensor that is part of the autograd graph");
         }
-        backend().addInPlace(this, other, alpha);
+        sameBackend("addInPlace", this, other).addInPlace(this, other, alpha);
         return this;
     }
 
     /** In place: overwrites this tensor's elements with {@code src} (broadcast to this shape). */
     public Tensor copyFrom(Tensor src) {
-        backend().copy(src.expand(shape), this);
+        sameBackend("copyFrom", this, src).copy(src.expand(shape), this);
         return this;
     }
 
@@ -658,23 +686,19 @@ public final class Tensor {
 
     /** 1 where this > other, else 0 (not differentiable). */
     public Tensor gt(Tensor other) {
-        return backend().binary(BinaryOp.GT, this, other);
+        return sameBackend("gt", this, other).binary(BinaryOp.GT, this, other);
     }
 
     public Tensor lt(Tensor other) {
-        return backend().binary(BinaryOp.LT, this, other);
+        return sameBackend("lt", this, other).binary(BinaryOp.LT, this, other);
     }
 
     public Tensor eq(Tensor other) {
-        return backend().binary(BinaryOp.EQ, this, other);
+        return sameBackend("eq", this, other).binary(BinaryOp.EQ, this, other);
     }
 
     private Tensor binary(BinaryOp op, Tensor other) {
-        Backend be = backend();
-        if (other.backend() != be) {
-            throw new IllegalArgumentException("operands on different backends: " + be.name() + " and "
-                    + other.backend().name());
-        }
+        Backend be = sameBackend(op.name().toLowerCase(), this, other);
         Tensor out = be.binary(op, this, other);
         if (!Autograd.needsGrad(this, other)) {
             return out;
@@ -716,7 +740,7 @@ public final class Tensor {
 
     /** {@code cond != 0 ? a : b} with broadcasting; gradients flow to a and b (cond is a constant mask). */
     public static Tensor where(Tensor cond, Tensor a, Tensor b) {
-        Backend be = a.backend();
+        Backend be = sameBackend("where", cond, a, b);
         Tensor out = be.where(cond, a, b);
         boolean ra = a.requiresGrad(), rb = b.requiresGrad();
         int[] sa = a.shape, sb = b.shape;
@@ -825,7 +849,7 @@ public final class Tensor {
 
     /** {@code op(a) @ op(b)} where op transposes the last two dims when the flag is set, without copies. */
     public static Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
-        Tensor out = a.backend().matmul(a, b, transA, transB);
+        Tensor out = sameBackend("matmul", a, b).matmul(a, b, transA, transB);
         if (!Autograd.needsGrad(a, b)) {
             return out;
         }
@@ -854,8 +878,8 @@ public final class Tensor {
             throw new IllegalArgumentException("concat of no tensors");
         }
         int d = Shape.dim(dim, parts.get(0).dim());
-        Tensor out = parts.get(0).backend().concat(parts, d);
         Tensor[] inputs = parts.toArray(new Tensor[0]);
+        Tensor out = sameBackend("concat", inputs).concat(parts, d);
         if (!Autograd.needsGrad(inputs)) {
             return out;
         }

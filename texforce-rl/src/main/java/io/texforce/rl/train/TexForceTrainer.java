@@ -12,6 +12,8 @@ import io.texforce.rl.PpoLoss;
 import io.texforce.rl.Trajectory;
 import io.texforce.rl.TrajectoryBuffer;
 import io.texforce.rl.prompts.PromptSource;
+import io.texforce.tensor.Backend;
+import io.texforce.tensor.Devices;
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.io.Images;
@@ -19,6 +21,7 @@ import io.texforce.tensor.lora.LoraConfig;
 import io.texforce.tensor.lora.LoraNetwork;
 import io.texforce.tensor.optim.AdamW;
 import io.texforce.tensor.optim.GradClip;
+import io.texforce.tensor.cpu.CpuBackend;
 import io.texforce.tensor.random.Generator;
 import io.texforce.unet.pipeline.GenerationRequest;
 import io.texforce.unet.pipeline.StableDiffusionPipeline;
@@ -78,7 +81,8 @@ public final class TexForceTrainer {
     private final Consumer<String> log;
 
     private TexForceTrainer(Builder b) {
-        this.pipeline = b.pipeline != null ? b.pipeline : StableDiffusionPipeline.load(b.model);
+        this.pipeline = b.pipeline != null ? b.pipeline : StableDiffusionPipeline.load(b.model,
+                b.device != null ? b.device : CpuBackend.INSTANCE);
         this.reward = b.reward;
         this.prompts = b.prompts;
         this.config = b.config.build();
@@ -156,7 +160,7 @@ public final class TexForceTrainer {
                     if (saved == null) {
                         throw new IllegalArgumentException(checkpointFile + " has no LoRA tensor '" + e.getKey() + "'");
                     }
-                    e.getValue().copyFrom(saved);
+                    e.getValue().copyFrom(saved.to(e.getValue().backend()));
                 }
             }
             optimizer.loadState(ck.optimizer());
@@ -445,6 +449,7 @@ public final class TexForceTrainer {
     /** Builds a trainer; every option defaults to the paper's code ({@link TexForceConfig#defaults()}). */
     public static final class Builder {
         private Path model;
+        private Backend device;
         private StableDiffusionPipeline pipeline;
         private Reward reward;
         private PromptSource prompts = PromptSource.animals();
@@ -465,7 +470,24 @@ public final class TexForceTrainer {
             return this;
         }
 
-        /** An already loaded pipeline (its text encoder and U-Net get adapters attached while training). */
+        /** Where the model folder is loaded and training runs: the CPU (default) or another backend. */
+        public Builder device(Backend backend) {
+            this.device = java.util.Objects.requireNonNull(backend, "backend");
+            return this;
+        }
+
+        /**
+         * The device by name ("cpu", "cuda", "cuda:1"); throws {@link io.texforce.tensor.DeviceUnavailableException}
+         * with the reason when this machine cannot use it.
+         */
+        public Builder device(String spec) {
+            return device(Devices.resolve(spec));
+        }
+
+        /**
+         * An already loaded pipeline (its text encoder and U-Net get adapters attached while training); training
+         * runs on its backend.
+         */
         public Builder pipeline(StableDiffusionPipeline p) {
             this.pipeline = p;
             return this;
@@ -642,6 +664,10 @@ public final class TexForceTrainer {
         }
 
         public TexForceTrainer build() {
+            if (pipeline != null && device != null && pipeline.backend() != device) {
+                throw new IllegalStateException("TexForceTrainer: device " + device.name()
+                        + " was asked for, but the given pipeline is on " + pipeline.backend().name());
+            }
             if (model == null && pipeline == null) {
                 throw new IllegalStateException("TexForceTrainer needs a model folder or a pipeline");
             }

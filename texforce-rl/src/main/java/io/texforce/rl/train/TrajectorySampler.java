@@ -2,6 +2,7 @@ package io.texforce.rl.train;
 
 import io.texforce.rl.DdimPolicy;
 import io.texforce.rl.PolicyObjective;
+import io.texforce.tensor.Backend;
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.random.Generator;
@@ -44,9 +45,10 @@ final class TrajectorySampler {
             int h = (config.height() > 0 ? config.height() : pipeline.unet().config().sampleSize() * vf) / vf;
             int w = (config.width() > 0 ? config.width() : pipeline.unet().config().sampleSize() * vf) / vf;
             int c = pipeline.unet().config().inChannels();
+            Backend be = pipeline.backend();
             List<Tensor> init = new ArrayList<>();
             for (Generator gen : gens) {
-                init.add(gen.randn(1, c, h, w));
+                init.add(gen.randn(be, 1, c, h, w));
             }
             Tensor x = Tensor.concat(init, 0).mul(pipeline.scheduler().initNoiseSigma());
             int[][] ids = pipeline.tokenizer().tokenize(prompts);
@@ -55,22 +57,25 @@ final class TrajectorySampler {
             int[] ts = policy.timesteps();
             List<Tensor> visited = new ArrayList<>();
             visited.add(x);
-            float[][] logp = new float[b][ts.length];
+            List<Tensor> stepLogProbs = new ArrayList<>();
             for (int i = 0; i < ts.length; i++) {
                 Tensor eps = pipeline.predictNoise(x, new float[]{ts[i]}, cond, uncond, config.guidanceScale());
                 List<Tensor> noise = new ArrayList<>();
                 for (Generator gen : gens) {
-                    noise.add(gen.randn(1, c, h, w));
+                    noise.add(gen.randn(be, 1, c, h, w));
                 }
                 int[] tb = new int[b];
                 java.util.Arrays.fill(tb, ts[i]);
                 DdimPolicy.Transition tr = policy.sample(eps, tb, x, Tensor.concat(noise, 0));
-                float[] lp = tr.logProb().toFloatArray();
-                for (int k = 0; k < b; k++) {
-                    logp[k][i] = lp[k];
-                }
+                stepLogProbs.add(tr.logProb());
                 x = tr.prevSample();
                 visited.add(x);
+            }
+            // One transfer for the whole trajectory instead of a device synchronisation per step.
+            float[] lp = Tensor.stack(stepLogProbs, 1).toFloatArray(); // [B, steps]
+            float[][] logp = new float[b][];
+            for (int k = 0; k < b; k++) {
+                logp[k] = java.util.Arrays.copyOfRange(lp, k * ts.length, (k + 1) * ts.length);
             }
             Tensor all = Tensor.stack(visited, 1); // [B, steps+1, C, h, w]
             List<Tensor> perImage = new ArrayList<>();

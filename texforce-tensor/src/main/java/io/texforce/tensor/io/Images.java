@@ -72,11 +72,14 @@ public final class Images {
         writeAtomically(png(image), file);
     }
 
-    /** Images [N, 3, H, W] tiled into a grid of {@code columns} columns, as one [3, rows*H, columns*W] image. */
+    /**
+     * Images [N, 3, H, W] tiled into a grid of {@code columns} columns, as one [3, rows*H, columns*W] image on the
+     * images' backend.
+     */
     public static Tensor grid(Tensor images, int columns) {
         int n = images.size(0), h = images.size(2), w = images.size(3);
         int rows = (n + columns - 1) / columns;
-        Tensor canvas = Tensor.zeros(3, rows * h, columns * w);
+        Tensor canvas = images.backend().full(new int[]{3, rows * h, columns * w}, 0f);
         for (int i = 0; i < n; i++) {
             canvas.narrow(1, (i / columns) * h, h).narrow(2, (i % columns) * w, w).copyFrom(images.select(0, i).detach());
         }

@@ -2,6 +2,7 @@ package io.texforce.tensor.lora;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.texforce.tensor.Backend;
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.io.SafeTensorsWriter;
 import io.texforce.tensor.nn.LoraAdapter;
@@ -54,7 +55,9 @@ public final class LoraNetwork {
             if (layer == null) {
                 throw new IllegalArgumentException("LoRA '" + name + "': no adaptable layer " + w.modulePath());
             }
-            LoraAdapter a = new LoraAdapter(name, w.down(), w.up(), w.alphaOrRank(), weight);
+            // Files are read to the CPU; the adapter joins its layer's backend.
+            Backend be = layer.lora().backend();
+            LoraAdapter a = new LoraAdapter(name, w.down().to(be), w.up().to(be), w.alphaOrRank(), weight);
             layer.lora().add(a, w.modulePath());
             adapters.put(w.modulePath(), a);
         }
@@ -94,8 +97,9 @@ public final class LoraNetwork {
             for (int i = 0; i < d.length; i++) {
                 d[i] *= std;
             }
-            Tensor down = Tensor.of(d, downShape).requiresGrad(true);
-            Tensor up = Tensor.zeros(upShape).requiresGrad(true);
+            Backend be = e.getValue().lora().backend();
+            Tensor down = Tensor.of(be, d, downShape).requiresGrad(true);
+            Tensor up = be.full(upShape, 0f).requiresGrad(true);
             LoraAdapter a = new LoraAdapter(name, down, up, config.alpha(), 1f);
             e.getValue().lora().add(a, e.getKey());
             adapters.put(e.getKey(), a);

@@ -1,5 +1,6 @@
 package io.texforce.tensor.nn;
 
+import io.texforce.tensor.Backend;
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Shape;
 import io.texforce.tensor.Tensor;
@@ -22,7 +23,12 @@ public final class LoraHost {
         this.baseWeight = baseWeight;
     }
 
-    /** Attaches an adapter; its shapes must fit the base weight [out, in, (kh, kw)]. */
+    /** The backend of the base weight, where adapters of this layer must live. */
+    public Backend backend() {
+        return baseWeight.backend();
+    }
+
+    /** Attaches an adapter; its shapes must fit the base weight [out, in, (kh, kw)] and share its backend. */
     public void add(LoraAdapter a, String layerPath) {
         int[] w = baseWeight.shape();
         int[] expectDown = w.length == 4 ? new int[]{a.rank(), w[1], w[2], w[3]} : new int[]{a.rank(), w[1]};
@@ -31,6 +37,11 @@ public final class LoraHost {
             throw new IllegalArgumentException("LoRA '" + a.name() + "' on " + layerPath + " (weight " + Shape.str(w)
                     + "): lora_A " + Shape.str(a.down().shape()) + " / lora_B " + Shape.str(a.up().shape())
                     + " do not fit; expected " + Shape.str(expectDown) + " / " + Shape.str(expectUp));
+        }
+        if (a.down().backend() != backend() || a.up().backend() != backend()) {
+            throw new IllegalArgumentException("LoRA '" + a.name() + "' on " + layerPath + ": lora_A on "
+                    + a.down().backend().name() + " / lora_B on " + a.up().backend().name() + ", but the layer's weight"
+                    + " is on " + backend().name());
         }
         if (adapters.containsKey(a.name())) {
             throw new IllegalArgumentException("LoRA '" + a.name() + "' is already attached to " + layerPath);

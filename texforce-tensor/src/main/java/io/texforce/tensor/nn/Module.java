@@ -1,5 +1,6 @@
 package io.texforce.tensor.nn;
 
+import io.texforce.tensor.Backend;
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Shape;
 import io.texforce.tensor.Tensor;
@@ -80,6 +81,24 @@ public abstract class Module {
             n += t.numel();
         }
         return n;
+    }
+
+    /** The backend holding this tree's parameters; an error when it has none or they are spread over several. */
+    public final Backend backend() {
+        Backend be = null;
+        for (var e : namedParameters().entrySet()) {
+            Backend b = e.getValue().backend();
+            if (be == null) {
+                be = b;
+            } else if (b != be) {
+                throw new IllegalStateException(getClass().getSimpleName() + " has parameters on " + be.name()
+                        + " and on " + b.name() + " ('" + e.getKey() + "')");
+            }
+        }
+        if (be == null) {
+            throw new IllegalStateException(getClass().getSimpleName() + " has no parameters, so no backend");
+        }
+        return be;
     }
 
     /** Marks every parameter of this tree trainable or frozen. */

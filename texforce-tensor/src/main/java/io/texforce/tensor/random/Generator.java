@@ -1,5 +1,6 @@
 package io.texforce.tensor.random;
 
+import io.texforce.tensor.Backend;
 import io.texforce.tensor.Shape;
 import io.texforce.tensor.Tensor;
 
@@ -46,6 +47,23 @@ public final class Generator {
         Philox.uniform(seed, offset, data, 0, data.length);
         offset += data.length;
         return Tensor.of(data, shape);
+    }
+
+    /**
+     * Standard normal values drawn on {@code backend} itself (no host round trip): the same numbers as
+     * {@link #randn(int...)}, since Philox is a function of (seed, position) on every backend.
+     */
+    public Tensor randn(Backend backend, int... shape) {
+        Tensor t = backend.random(shape, seed, offset, false);
+        offset += t.numel();
+        return t;
+    }
+
+    /** Values uniform in [0, 1) drawn on {@code backend}; the same numbers as {@link #rand(int...)}. */
+    public Tensor rand(Backend backend, int... shape) {
+        Tensor t = backend.random(shape, seed, offset, true);
+        offset += t.numel();
+        return t;
     }
 
     @Override

@@ -2,7 +2,9 @@ package io.texforce.unet.pipeline;
 
 import io.texforce.clip.text.ClipTextModel;
 import io.texforce.clip.tokenizer.ClipTokenizer;
+import io.texforce.tensor.Backend;
 import io.texforce.tensor.GradMode;
+import io.texforce.tensor.cpu.CpuBackend;
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.random.Generator;
 import io.texforce.unet.model.UNet2DConditionModel;
@@ -22,6 +24,7 @@ import java.util.List;
  *
  * <p>Noise is drawn per image from a Philox {@link Generator} seeded with that image's seed (initial latents
  * first, then one draw per step when eta > 0), so an image does not depend on the batch it was generated in.
+ * Noise is drawn on the models' backend, and the numbers are the same on every backend.
  */
 public final class StableDiffusionPipeline {
     private final ClipTokenizer tokenizer;
@@ -29,7 +32,9 @@ public final class StableDiffusionPipeline {
     private final UNet2DConditionModel unet;
     private final AutoencoderKL vae;
     private final DdimScheduler scheduler;
+    private final Backend backend;
 
+    /** The three models must live on one backend, which becomes the pipeline's. */
     public StableDiffusionPipeline(ClipTokenizer tokenizer, ClipTextModel textEncoder, UNet2DConditionModel unet,
                                    AutoencoderKL vae, DdimScheduler scheduler) {
         this.tokenizer = tokenizer;
@@ -37,10 +42,20 @@ public final class StableDiffusionPipeline {
         this.unet = unet;
         this.vae = vae;
         this.scheduler = scheduler;
+        this.backend = unet.backend();
+        if (textEncoder.backend() != backend || vae.backend() != backend) {
+            throw new IllegalArgumentException("pipeline models on different backends: text encoder on "
+                    + textEncoder.backend().name() + ", U-Net on " + backend.name() + ", VAE on " + vae.backend().name());
+        }
     }
 
-    /** Loads every component of a diffusers pipeline folder (the scheduler config is read as DDIM's). */
+    /** Loads every component of a diffusers pipeline folder onto the CPU (the scheduler config is read as DDIM's). */
     public static StableDiffusionPipeline load(Path dir) {
+        return load(dir, CpuBackend.INSTANCE);
+    }
+
+    /** Loads every component of a diffusers pipeline folder onto {@code backend}. */
+    public static StableDiffusionPipeline load(Path dir, Backend backend) {
         for (String c : List.of("tokenizer", "text_encoder", "unet", "vae", "scheduler")) {
             if (!Files.isDirectory(dir.resolve(c))) {
                 throw new IllegalArgumentException(dir + " has no " + c + "/ folder (expected a diffusers pipeline folder)");
@@ -48,9 +63,9 @@ public final class StableDiffusionPipeline {
         }
         return new StableDiffusionPipeline(
                 ClipTokenizer.load(dir.resolve("tokenizer")),
-                ClipTextModel.load(dir.resolve("text_encoder")),
-                UNet2DConditionModel.load(dir.resolve("unet")),
-                AutoencoderKL.load(dir.resolve("vae")),
+                ClipTextModel.load(dir.resolve("text_encoder"), backend),
+                UNet2DConditionModel.load(dir.resolve("unet"), backend),
+                AutoencoderKL.load(dir.resolve("vae"), backend),
                 DdimScheduler.load(dir.resolve("scheduler/scheduler_config.json")));
     }
 
@@ -72,6 +87,11 @@ public final class StableDiffusionPipeline {
 
     public DdimScheduler scheduler() {
         return scheduler;
+    }
+
+    /** Where the models, latents and images live. */
+    public Backend backend() {
+        return backend;
     }
 
     /** The VAE's spatial downsampling factor (8 for SD). */
@@ -116,7 +136,7 @@ public final class StableDiffusionPipeline {
         int w = (r.width() > 0 ? r.width() : unet.config().sampleSize() * vaeScaleFactor()) / vaeScaleFactor();
         List<Tensor> parts = new ArrayList<>();
         for (Generator g : generators) {
-            parts.add(g.randn(1, unet.config().inChannels(), h, w));
+            parts.add(g.randn(backend, 1, unet.config().inChannels(), h, w));
         }
         return Tensor.concat(parts, 0).mul(scheduler.initNoiseSigma());
     }
@@ -133,7 +153,7 @@ public final class StableDiffusionPipeline {
             for (int i = 0; i < b; i++) {
                 gens.add(new Generator(r.seed(i)));
             }
-            Tensor latents = r.latents() != null ? r.latents() : initialLatents(r, gens);
+            Tensor latents = r.latents() != null ? r.latents().to(backend) : initialLatents(r, gens);
             if (latents.size(0) != b) {
                 throw new IllegalArgumentException("initial latents of shape " + java.util.Arrays.toString(latents.shape())
                         + " for " + b + " prompts");
@@ -155,10 +175,10 @@ public final class StableDiffusionPipeline {
         }
     }
 
-    private static Tensor noise(List<Generator> gens, int[] shape) {
+    private Tensor noise(List<Generator> gens, int[] shape) {
         List<Tensor> parts = new ArrayList<>();
         for (Generator g : gens) {
-            parts.add(g.randn(1, shape[1], shape[2], shape[3]));
+            parts.add(g.randn(backend, 1, shape[1], shape[2], shape[3]));
         }
         return Tensor.concat(parts, 0);
     }
