@@ -39,8 +39,13 @@ final class BenchCommand implements Runnable {
     @Option(names = "--batch", defaultValue = "2", description = "Batch size. Default: ${DEFAULT-VALUE}.")
     int batch;
 
-    @Option(names = "--backward", description = "Also time forward + backward into encoder_hidden_states (U-Net frozen).")
+    @Option(names = "--backward", description = "Also time forward + backward into encoder_hidden_states (U-Net frozen)"
+            + " and report the heap its autograd graph holds (graph_mb).")
     boolean backward;
+
+    @Option(names = "--gradient-checkpointing",
+            description = "With --backward: checkpoint the U-Net's layers (re-run during backward instead of kept).")
+    boolean gradientCheckpointing;
 
     @Option(names = "--warmup", defaultValue = "1", description = "Untimed runs first. Default: ${DEFAULT-VALUE}.")
     int warmup;
@@ -53,10 +58,14 @@ final class BenchCommand implements Runnable {
         if (!what.equals("unet")) {
             throw new UserError("unknown benchmark '" + what + "' (available: unet)");
         }
+        if (gradientCheckpointing && !backward) {
+            throw new UserError("--gradient-checkpointing only changes the backward pass: add --backward");
+        }
         UNetConfig c = loadConfig();
         long t0 = System.nanoTime();
         UNet2DConditionModel unet = UNet2DConditionModel.build(c, new RandomSource(0, 0.02f), CpuBackend.INSTANCE);
         double buildS = (System.nanoTime() - t0) / 1e9;
+        unet.setGradientCheckpointing(gradientCheckpointing);
         Generator gen = new Generator(1);
         Tensor sample = gen.randn(batch, c.inChannels(), latent, latent);
         Tensor context = gen.randn(batch, 77, c.crossAttentionDim()[0]);
@@ -83,6 +92,8 @@ final class BenchCommand implements Runnable {
                 unet.forward(sample, t, ctx).sum().backward();
             });
             json.put("forward_backward_s", round(fb));
+            json.put("gradient_checkpointing", gradientCheckpointing);
+            json.put("graph_mb", graphMb(() -> unet.forward(sample, t, context.detach().requiresGrad(true))));
         }
         json.put("peak_heap_mb", peakHeapMb());
         json.put("peak_rss_mb", peakRssMb());
@@ -122,6 +133,23 @@ final class BenchCommand implements Runnable {
 
     private static double round(double v) {
         return Math.round(v * 1000) / 1000.0;
+    }
+
+    /**
+     * Heap that the autograd graph of one forward pass holds (live data after a full collection, with and without
+     * the graph): the activation memory a backward pass starts from. The graph is then back-propagated.
+     */
+    private static long graphMb(java.util.function.Supplier<Tensor> forward) {
+        long before = liveHeap();
+        Tensor out = forward.get();
+        long with = liveHeap();
+        out.sum().backward();
+        return (with - before) >> 20;
+    }
+
+    private static long liveHeap() {
+        System.gc();
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 
     private static void resetPeaks() {
