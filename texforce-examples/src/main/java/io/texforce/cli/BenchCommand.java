@@ -48,8 +48,14 @@ final class BenchCommand implements Runnable {
             description = "unet: batch size; train-step: trajectories per step. Default: ${DEFAULT-VALUE}.")
     int batch;
 
-    @Option(names = "--backward", description = "unet: also time forward + backward into encoder_hidden_states (U-Net frozen).")
+    @Option(names = "--backward", description = "unet: also time forward + backward into encoder_hidden_states"
+            + " (U-Net frozen) and report the heap its autograd graph holds (graph_mb).")
     boolean backward;
+
+    @Option(names = "--gradient-checkpointing",
+            description = "unet with --backward, train-step: checkpoint the U-Net's and text encoder's layers (re-run"
+                    + " during backward instead of kept).")
+    boolean gradientCheckpointing;
 
     @Option(names = "--warmup", defaultValue = "1", description = "Untimed runs first. Default: ${DEFAULT-VALUE}.")
     int warmup;
@@ -86,6 +92,9 @@ final class BenchCommand implements Runnable {
         if (be instanceof CudaBackend gpu) {
             json.put("gpu", gpu.device());
         }
+        if (gradientCheckpointing && !backward && what.equals("unet")) {
+            throw new UserError("--gradient-checkpointing only changes the backward pass: add --backward");
+        }
         json.put("config", model != null && what.equals("train-step") ? model.toString() : config);
         switch (what) {
             case "unet" -> unet(be, json);
@@ -107,6 +116,7 @@ final class BenchCommand implements Runnable {
         long t0 = System.nanoTime();
         UNet2DConditionModel unet = UNet2DConditionModel.build(c, new RandomSource(0, 0.02f), be);
         double buildS = (System.nanoTime() - t0) / 1e9;
+        unet.setGradientCheckpointing(gradientCheckpointing);
         Generator gen = new Generator(1);
         Tensor sample = gen.randn(be, batch, c.inChannels(), latent, latent);
         Tensor context = gen.randn(be, batch, 77, c.crossAttentionDim()[0]);
@@ -130,6 +140,8 @@ final class BenchCommand implements Runnable {
                 unet.forward(sample, t, ctx).sum().backward();
             });
             json.put("forward_backward_s", round(fb));
+            json.put("gradient_checkpointing", gradientCheckpointing);
+            json.put("graph_mb", graphMb(() -> unet.forward(sample, t, context.detach().requiresGrad(true))));
         }
     }
 
@@ -161,7 +173,7 @@ final class BenchCommand implements Runnable {
                     .epochs(1).samplesPerEpoch(batch).sampleBatchSize(batch).trainBatchSize(batch)
                     .gradientAccumulation(1).steps(steps).timestepFraction((trainedSteps + 0.5f) / steps)
                     .resolution(resolution, resolution).evalImages(0).seed(i + warmup)
-                    .build().train();
+                    .gradientCheckpointing(gradientCheckpointing).build().train();
             if (i >= 0) {
                 epochSeconds[i] = seconds[0];
             }
@@ -172,6 +184,7 @@ final class BenchCommand implements Runnable {
         json.put("batch", batch);
         json.put("steps", steps);
         json.put("trained_steps", trainedSteps);
+        json.put("gradient_checkpointing", gradientCheckpointing);
         json.put("build_s", round(buildS));
         json.put("step_s", round(step));
         json.put("samples_per_s", round(batch / step));
@@ -196,6 +209,23 @@ final class BenchCommand implements Runnable {
 
     private static double round(double v) {
         return Math.round(v * 1000) / 1000.0;
+    }
+
+    /**
+     * Heap that the autograd graph of one forward pass holds (live data after a full collection, with and without
+     * the graph): the activation memory a backward pass starts from. The graph is then back-propagated.
+     */
+    private static long graphMb(java.util.function.Supplier<Tensor> forward) {
+        long before = liveHeap();
+        Tensor out = forward.get();
+        long with = liveHeap();
+        out.sum().backward();
+        return (with - before) >> 20;
+    }
+
+    private static long liveHeap() {
+        System.gc();
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 
     private static void resetPeaks() {

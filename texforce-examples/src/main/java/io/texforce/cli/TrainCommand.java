@@ -142,6 +142,11 @@ final class TrainCommand implements Runnable {
     @Option(names = "--seed", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}.")
     long seed;
 
+    @Option(names = "--gradient-checkpointing",
+            description = "Re-run U-Net and text-encoder layers during backward instead of keeping their activations:"
+                    + " much less memory, about one extra forward per trained step, identical results.")
+    boolean gradientCheckpointing;
+
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
 
@@ -163,7 +168,8 @@ final class TrainCommand implements Runnable {
                     .lora(loraRank, loraAlpha, loraTargets).unetLora(unetLoraRank, unetLoraAlpha, unetLoraTargets)
                     .timestepFraction(timestepFraction).innerEpochs(innerEpochs).clipRange(clipRange)
                     .advClipMax(advClipMax).perPromptStatTracking(!noPerPromptStats, statBuffer, statMinCount)
-                    .evalImages(evalImages).seed(seed).progressBar(!noProgress)
+                    .evalImages(evalImages).seed(seed).gradientCheckpointing(gradientCheckpointing)
+                    .progressBar(!noProgress)
                     .build().train();
             System.out.printf("eval reward before %.4f, after %.4f (%s)%n", s.evalRewardBefore(), s.evalRewardAfter(),
                     out.resolve("metrics.jsonl"));

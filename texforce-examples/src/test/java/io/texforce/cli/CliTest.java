@@ -184,4 +184,38 @@ class CliTest {
             assertEquals(32, javax.imageio.ImageIO.read(png.toFile()).getHeight());
         }
     }
+
+    @Test
+    void trainPassesGradientCheckpointingIntoTheRunConfig() {
+        Path out = tmp.resolve("run");
+        Result r = run("train", "--model", TestData.tinySd1().toString(), "--reward", "jpeg-compressibility",
+                "--prompts", "text:a cat", "--out", out.toString(), "--epochs", "1", "--samples-per-epoch", "2",
+                "--batch-size", "2", "--gradient-accumulation", "1", "--steps", "2", "--eval-images", "1",
+                "--no-progress", "--gradient-checkpointing");
+        assertEquals(0, r.code(), r.err());
+        try (SafeTensors ck = SafeTensors.open(out.resolve("checkpoint.safetensors"))) {
+            String config = ck.metadata().get("config");
+            assertTrue(config.contains("\"gradientCheckpointing\":true"), config);
+        }
+    }
+
+    @Test
+    void benchReportsTheGraphMemoryWithGradientCheckpointing() throws Exception {
+        String[] common = {"bench", "unet", "--config", TestData.tinySd1().toString(), "--latent", "8", "--batch", "1",
+                "--warmup", "0", "--iterations", "1"};
+        Result r = run(concat(common, "--backward", "--gradient-checkpointing"));
+        assertEquals(0, r.code(), r.err());
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+        assertTrue(json.get("gradient_checkpointing").asBoolean(), r.out());
+        assertTrue(json.get("graph_mb").isNumber() && json.get("forward_backward_s").asDouble() > 0, r.out());
+        Result forwardOnly = run(concat(common, "--gradient-checkpointing"));
+        assertEquals(2, forwardOnly.code());
+        assertTrue(forwardOnly.err().contains("--backward"), forwardOnly.err());
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
 }

@@ -61,6 +61,15 @@ public final class ClipTextModel extends Module {
         return textModel.forward(ids, clipSkip);
     }
 
+    /** Checkpoints each encoder layer (see {@link ClipEncoder#setGradientCheckpointing}). */
+    public void setGradientCheckpointing(boolean enabled) {
+        textModel.encoder().setGradientCheckpointing(enabled);
+    }
+
+    public boolean gradientCheckpointing() {
+        return textModel.encoder().gradientCheckpointing();
+    }
+
     /** The key prefix of text-encoder LoRA tensors in diffusers/peft files. */
     public static final String LORA_COMPONENT = "text_encoder";
     /** The kohya/A1111 name prefix of text-encoder LoRA layers. */

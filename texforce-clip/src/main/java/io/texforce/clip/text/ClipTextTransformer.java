@@ -34,4 +34,8 @@ public final class ClipTextTransformer extends Module {
     public ClipTextEmbeddings embeddings() {
         return embeddings;
     }
+
+    public ClipEncoder encoder() {
+        return encoder;
+    }
 }

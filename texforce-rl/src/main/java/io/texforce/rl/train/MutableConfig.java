@@ -23,6 +23,7 @@ final class MutableConfig {
     int statBufferSize, statMinCount;
     long seed;
     int evalImages;
+    boolean gradientCheckpointing;
 
     MutableConfig(TexForceConfig c) {
         mode = c.mode();
@@ -60,6 +61,7 @@ final class MutableConfig {
         statMinCount = c.statMinCount();
         seed = c.seed();
         evalImages = c.evalImages();
+        gradientCheckpointing = c.gradientCheckpointing();
     }
 
     TexForceConfig build() {
@@ -67,6 +69,6 @@ final class MutableConfig {
                 steps, eta, guidanceScale, negativePrompt, clipSkip, height, width, loraRank, loraAlpha, loraTargets,
                 unetLoraRank, unetLoraAlpha, unetLoraTargets, learningRate, beta1, beta2, weightDecay, adamEps,
                 warmupFraction, maxGradNorm, timestepFraction, innerEpochs, clipRange, advClipMax,
-                perPromptStatTracking, statBufferSize, statMinCount, seed, evalImages);
+                perPromptStatTracking, statBufferSize, statMinCount, seed, evalImages, gradientCheckpointing);
     }
 }

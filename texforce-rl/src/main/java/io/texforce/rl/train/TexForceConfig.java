@@ -8,6 +8,10 @@ import java.util.List;
  * then cosine decay; max grad norm 1; 50 DDIM steps, eta 1, guidance 5, empty negative prompt; half of each
  * trajectory's timesteps trained; 1 inner epoch; clip range 1e-4; advantages clipped at 5; per-prompt statistics
  * (buffer 16, min count 16).
+ *
+ * <p>{@code gradientCheckpointing} (off by default) re-runs U-Net and text-encoder layers during backward instead
+ * of keeping their activations: less memory for about one extra forward pass per trained step. It changes no
+ * number, so a run may be resumed with it switched either way.
  */
 public record TexForceConfig(
         TrainingMode mode,
@@ -18,7 +22,7 @@ public record TexForceConfig(
         float learningRate, float beta1, float beta2, float weightDecay, float adamEps, float warmupFraction,
         float maxGradNorm, float timestepFraction, int innerEpochs, float clipRange, float advClipMax,
         boolean perPromptStatTracking, int statBufferSize, int statMinCount,
-        long seed, int evalImages) {
+        long seed, int evalImages, boolean gradientCheckpointing) {
 
     public TexForceConfig {
         require(epochs > 0, "epochs must be positive");
@@ -52,7 +56,7 @@ public record TexForceConfig(
                 3e-4f, 0.9f, 0.999f, 1e-4f, 1e-8f, 0.03f,
                 1f, 0.5f, 1, 1e-4f, 5f,
                 true, 16, 16,
-                0L, 4);
+                0L, 4, false);
     }
 
     /** Steps of each trajectory trained per inner epoch: DDPO's {@code int(steps * timestep_fraction)}. */

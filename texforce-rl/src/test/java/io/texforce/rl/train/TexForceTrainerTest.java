@@ -86,6 +86,38 @@ class TexForceTrainerTest {
     }
 
     @Test
+    void gradientCheckpointingChangesNoNumberAndNeverBlocksResuming() throws Exception {
+        Path plain = tmp.resolve("plain"), checkpointed = tmp.resolve("checkpointed");
+        small(plain).mode(TrainingMode.JOINT).epochs(1).build().train();
+        TexForceTrainer trainer = small(checkpointed).mode(TrainingMode.JOINT).epochs(1).gradientCheckpointing(true)
+                .build();
+        assertTrue(trainer.config().gradientCheckpointing());
+        trainer.train();
+        Map<String, Tensor> a = SafeTensors.loadAll(plain.resolve("checkpoint.safetensors"));
+        Map<String, Tensor> b = SafeTensors.loadAll(checkpointed.resolve("checkpoint.safetensors"));
+        assertEquals(a.keySet(), b.keySet());
+        for (String k : a.keySet()) {
+            assertArrayEquals(a.get(k).toFloatArray(), b.get(k).toFloatArray(), 0f, k + " differs with checkpointing");
+        }
+        RunCheckpoint saved = RunCheckpoint.read(checkpointed.resolve("checkpoint.safetensors"));
+        assertTrue(new ObjectMapper().readTree(saved.configJson()).get("gradientCheckpointing").asBoolean(),
+                saved.configJson());
+
+        // Switched off when resuming: allowed, it is a memory setting.
+        small(checkpointed).mode(TrainingMode.JOINT).epochs(2).resume(true).build().train();
+        // A checkpoint written before the setting existed has no such key and still resumes.
+        Path file = plain.resolve("checkpoint.safetensors");
+        RunCheckpoint old = RunCheckpoint.read(file);
+        var config = (com.fasterxml.jackson.databind.node.ObjectNode) new ObjectMapper().readTree(old.configJson());
+        config.remove("gradientCheckpointing");
+        new RunCheckpoint(old.epoch(), old.optimizerSteps(), old.rngOffset(), old.lora(), old.optimizer(),
+                old.tracker(), config.toString()).write(file);
+        TrainingSummary resumed = small(plain).mode(TrainingMode.JOINT).epochs(2).gradientCheckpointing(true)
+                .resume(true).build().train();
+        assertEquals(2, resumed.epochs().size());
+    }
+
+    @Test
     void samplesWhoseRewardFailsAreDroppedNotTheRun() {
         Reward flaky = new Reward() {
             int calls;

@@ -75,6 +75,24 @@ public abstract class Module {
         return new ArrayList<>(namedParameters().values());
     }
 
+    /**
+     * The parameters of this tree and the down/up weights of the LoRA adapters attached to its layers: every
+     * tensor its forward computes with that could be trainable (what {@link io.texforce.tensor.Checkpoint} needs
+     * to know about a checkpointed module).
+     */
+    public final List<Tensor> parametersAndAdapters() {
+        List<Tensor> out = parameters();
+        for (Module m : namedModules().values()) {
+            if (m instanceof LoraLayer layer) {
+                for (LoraAdapter a : layer.lora().all()) {
+                    out.add(a.down());
+                    out.add(a.up());
+                }
+            }
+        }
+        return out;
+    }
+
     public final long parameterCount() {
         long n = 0;
         for (Tensor t : namedParameters().values()) {

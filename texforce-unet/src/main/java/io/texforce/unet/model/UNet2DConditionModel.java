@@ -43,6 +43,7 @@ public final class UNet2DConditionModel extends Module {
     private final GroupNorm convNormOut;
     private final Conv2d convOut;
     private final UnaryOperator<Tensor> act;
+    private boolean gradientCheckpointing;
 
     public UNet2DConditionModel(VarBuilder vb, UNetConfig c) {
         this.config = c;
@@ -104,6 +105,29 @@ public final class UNet2DConditionModel extends Module {
     }
 
     /**
+     * Switches activation checkpointing on or off (diffusers' {@code enable_gradient_checkpointing}). When on and
+     * grad mode is on, the forward pass keeps only the inputs of each layer and the backward pass re-runs the
+     * layers one at a time: about one extra forward pass for most of the activation memory. Gradients are
+     * bit-identical either way; with grad mode off it changes nothing.
+     *
+     * <p>The unit is one layer of a block: a resnet with the transformer after it (in the up path with the skip
+     * concatenation before it), the last layer of a block with its down- or upsampler; the mid block, at 1/8 of
+     * the resolution, is one unit. Every extra forward costs the same, so the choice is about memory: what stays
+     * alive is the layer inputs plus the graph of the one layer being re-run. The inputs of down-block layers are
+     * skip connections that the up path keeps anyway, so only the up blocks add one tensor per layer. Whole
+     * blocks would re-run three resnets and transformers at full resolution at once (SD 1.5's last up block);
+     * separate resnets and transformers (diffusers' units) would also keep each resnet's output and each
+     * concatenation (up to three times the channels of a layer output) alive.
+     */
+    public void setGradientCheckpointing(boolean enabled) {
+        this.gradientCheckpointing = enabled;
+    }
+
+    public boolean gradientCheckpointing() {
+        return gradientCheckpointing;
+    }
+
+    /**
      * Predicts the noise (or v) for {@code sample} [B, in, H, W] at {@code timesteps} (one per row) given the text
      * embeddings {@code context} [B, 77, cross_attention_dim].
      */
@@ -125,11 +149,11 @@ public final class UNet2DConditionModel extends Module {
         List<Tensor> skips = new ArrayList<>();
         skips.add(h);
         for (UNetDownBlock block : downBlocks) {
-            h = block.forward(h, emb, context, skips);
+            h = block.forward(h, emb, context, skips, gradientCheckpointing);
         }
-        h = midBlock.forward(h, emb, context);
+        h = midBlock.forward(h, emb, context, gradientCheckpointing);
         for (UNetUpBlock block : upBlocks) {
-            h = block.forward(h, emb, context, skips);
+            h = block.forward(h, emb, context, skips, gradientCheckpointing);
         }
         return convOut.forward(act.apply(convNormOut.forward(h)));
     }

@@ -1,6 +1,7 @@
 package io.texforce.unet.model;
 
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.nn.Checkpointing;
 import io.texforce.tensor.nn.Module;
 import io.texforce.tensor.nn.ModuleList;
 import io.texforce.tensor.nn.VarBuilder;
@@ -8,6 +9,7 @@ import io.texforce.unet.nn.Downsample2D;
 import io.texforce.unet.nn.ResnetBlock2D;
 import io.texforce.unet.nn.Transformer2DModel;
 
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -42,19 +44,34 @@ public final class UNetDownBlock extends Module {
         }
     }
 
-    /** Runs the block on h, appending its skip connections to {@code skips}; returns the block output. */
-    Tensor forward(Tensor h, Tensor temb, Tensor context, List<Tensor> skips) {
+    /**
+     * Runs the block on h, appending its skip connections to {@code skips}; returns the block output. With
+     * {@code checkpoint}, each layer (resnet and transformer, the last one with the downsampler) is one
+     * {@link Checkpointing} segment.
+     */
+    Tensor forward(Tensor h, Tensor temb, Tensor context, List<Tensor> skips, boolean checkpoint) {
         for (int i = 0; i < resnets.size(); i++) {
-            h = resnets.get(i).forward(h, temb);
-            if (attentions != null) {
-                h = attentions.get(i).forward(h, context);
-            }
-            skips.add(h);
-        }
-        if (downsampler != null) {
-            h = downsampler.forward(h);
-            skips.add(h);
+            int layer = i;
+            boolean last = i == resnets.size() - 1;
+            Tensor[] out = Checkpointing.run(checkpoint,
+                    Arrays.asList(resnets.get(i), attention(i), last ? downsampler : null),
+                    in -> layer(layer, last, in[0], in[1], in[2]), h, temb, context);
+            skips.addAll(Arrays.asList(out));
+            h = out[out.length - 1];
         }
         return h;
+    }
+
+    /** One layer: its output, and after the last layer also the downsampled output; both are skips. */
+    private Tensor[] layer(int i, boolean last, Tensor h, Tensor temb, Tensor context) {
+        h = resnets.get(i).forward(h, temb);
+        if (attentions != null) {
+            h = attentions.get(i).forward(h, context);
+        }
+        return last && downsampler != null ? new Tensor[]{h, downsampler.forward(h)} : new Tensor[]{h};
+    }
+
+    private Transformer2DModel attention(int i) {
+        return attentions == null ? null : attentions.get(i);
     }
 }

@@ -1,11 +1,14 @@
 package io.texforce.unet.model;
 
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.nn.Checkpointing;
 import io.texforce.tensor.nn.Module;
 import io.texforce.tensor.nn.ModuleList;
 import io.texforce.tensor.nn.VarBuilder;
 import io.texforce.unet.nn.ResnetBlock2D;
 import io.texforce.unet.nn.Transformer2DModel;
+
+import java.util.List;
 
 /** The bottleneck: resnet, then (transformer, resnet) pairs. */
 public final class UNetMidBlock2DCrossAttn extends Module {
@@ -28,7 +31,13 @@ public final class UNetMidBlock2DCrossAttn extends Module {
                 c.actFn(), c.midBlockScaleFactor(), shift));
     }
 
-    Tensor forward(Tensor h, Tensor temb, Tensor context) {
+    /** With {@code checkpoint}, the whole block is one {@link Checkpointing} segment (it runs at 1/8 resolution). */
+    Tensor forward(Tensor h, Tensor temb, Tensor context, boolean checkpoint) {
+        return Checkpointing.run(checkpoint, List.of(this), in -> new Tensor[]{run(in[0], in[1], in[2])},
+                h, temb, context)[0];
+    }
+
+    private Tensor run(Tensor h, Tensor temb, Tensor context) {
         h = resnets.get(0).forward(h, temb);
         for (int i = 0; i < attentions.size(); i++) {
             h = attentions.get(i).forward(h, context);

@@ -1,6 +1,7 @@
 package io.texforce.unet.model;
 
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.nn.Checkpointing;
 import io.texforce.tensor.nn.Module;
 import io.texforce.tensor.nn.ModuleList;
 import io.texforce.tensor.nn.VarBuilder;
@@ -8,6 +9,7 @@ import io.texforce.unet.nn.ResnetBlock2D;
 import io.texforce.unet.nn.Transformer2DModel;
 import io.texforce.unet.nn.Upsample2D;
 
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -55,20 +57,37 @@ public final class UNetUpBlock extends Module {
         return resnets.size();
     }
 
-    /** Consumes skip connections from the end of {@code skips}. */
-    Tensor forward(Tensor h, Tensor temb, Tensor context, List<Tensor> skips) {
+    /**
+     * Consumes skip connections from the end of {@code skips}. With {@code checkpoint}, each layer (skip
+     * concatenation, resnet and transformer, the last one with the upsampler) is one {@link Checkpointing} segment.
+     */
+    Tensor forward(Tensor h, Tensor temb, Tensor context, List<Tensor> skips, boolean checkpoint) {
         for (int i = 0; i < resnets.size(); i++) {
             Tensor skip = skips.remove(skips.size() - 1);
-            h = Tensor.concat(List.of(h, skip), 1);
-            h = resnets.get(i).forward(h, temb);
-            if (attentions != null) {
-                h = attentions.get(i).forward(h, context);
-            }
-        }
-        if (upsampler != null) {
-            Tensor next = skips.isEmpty() ? null : skips.get(skips.size() - 1);
-            h = upsampler.forward(h, next == null ? -1 : next.size(2), next == null ? -1 : next.size(3));
+            int layer = i;
+            boolean last = i == resnets.size() - 1;
+            Tensor next = last && !skips.isEmpty() ? skips.get(skips.size() - 1) : null;
+            int height = next == null ? -1 : next.size(2);
+            int width = next == null ? -1 : next.size(3);
+            h = Checkpointing.run(checkpoint, Arrays.asList(resnets.get(i), attention(i), last ? upsampler : null),
+                    in -> new Tensor[]{layer(layer, last, in[0], in[1], in[2], in[3], height, width)},
+                    h, skip, temb, context)[0];
         }
         return h;
+    }
+
+    /** One layer; the last one ends with the upsampler, scaling to height x width (or 2x when -1). */
+    private Tensor layer(int i, boolean last, Tensor h, Tensor skip, Tensor temb, Tensor context, int height,
+                         int width) {
+        h = Tensor.concat(List.of(h, skip), 1);
+        h = resnets.get(i).forward(h, temb);
+        if (attentions != null) {
+            h = attentions.get(i).forward(h, context);
+        }
+        return last && upsampler != null ? upsampler.forward(h, height, width) : h;
+    }
+
+    private Transformer2DModel attention(int i) {
+        return attentions == null ? null : attentions.get(i);
     }
 }
