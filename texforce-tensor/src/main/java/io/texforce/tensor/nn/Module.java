@@ -82,6 +82,15 @@ public abstract class Module {
         return n;
     }
 
+    /** Bytes the parameters' elements occupy as stored (2 per element of a 16-bit weight, 4 otherwise). */
+    public final long parameterBytes() {
+        long n = 0;
+        for (Tensor t : namedParameters().values()) {
+            n += (long) t.numel() * t.dtype().bytes();
+        }
+        return n;
+    }
+
     /** Marks every parameter of this tree trainable or frozen. */
     public final void requiresGrad(boolean value) {
         for (Tensor t : namedParameters().values()) {
