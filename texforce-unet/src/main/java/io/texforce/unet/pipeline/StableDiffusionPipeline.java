@@ -4,6 +4,8 @@ import io.texforce.clip.text.ClipTextModel;
 import io.texforce.clip.tokenizer.ClipTokenizer;
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.WeightDtype;
+import io.texforce.tensor.cpu.CpuBackend;
 import io.texforce.tensor.random.Generator;
 import io.texforce.unet.model.UNet2DConditionModel;
 import io.texforce.unet.scheduler.DdimScheduler;
@@ -41,6 +43,14 @@ public final class StableDiffusionPipeline {
 
     /** Loads every component of a diffusers pipeline folder (the scheduler config is read as DDIM's). */
     public static StableDiffusionPipeline load(Path dir) {
+        return load(dir, WeightDtype.FP32);
+    }
+
+    /**
+     * Loads the pipeline with the frozen layer weights of the text encoder, U-Net and VAE stored in
+     * {@code weightDtype} (see {@link WeightDtype}); LoRA adapters attached later are fp32.
+     */
+    public static StableDiffusionPipeline load(Path dir, WeightDtype weightDtype) {
         for (String c : List.of("tokenizer", "text_encoder", "unet", "vae", "scheduler")) {
             if (!Files.isDirectory(dir.resolve(c))) {
                 throw new IllegalArgumentException(dir + " has no " + c + "/ folder (expected a diffusers pipeline folder)");
@@ -48,9 +58,9 @@ public final class StableDiffusionPipeline {
         }
         return new StableDiffusionPipeline(
                 ClipTokenizer.load(dir.resolve("tokenizer")),
-                ClipTextModel.load(dir.resolve("text_encoder")),
-                UNet2DConditionModel.load(dir.resolve("unet")),
-                AutoencoderKL.load(dir.resolve("vae")),
+                ClipTextModel.load(dir.resolve("text_encoder"), CpuBackend.INSTANCE, weightDtype),
+                UNet2DConditionModel.load(dir.resolve("unet"), CpuBackend.INSTANCE, weightDtype),
+                AutoencoderKL.load(dir.resolve("vae"), CpuBackend.INSTANCE, weightDtype),
                 DdimScheduler.load(dir.resolve("scheduler/scheduler_config.json")));
     }
 
