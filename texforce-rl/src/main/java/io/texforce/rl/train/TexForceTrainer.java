@@ -14,6 +14,7 @@ import io.texforce.rl.TrajectoryBuffer;
 import io.texforce.rl.prompts.PromptSource;
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.WeightDtype;
 import io.texforce.tensor.io.Images;
 import io.texforce.tensor.lora.LoraConfig;
 import io.texforce.tensor.lora.LoraNetwork;
@@ -66,11 +67,13 @@ import java.util.function.Consumer;
  */
 public final class TexForceTrainer {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String WEIGHT_DTYPE_KEY = "weightDtype";
 
     private final StableDiffusionPipeline pipeline;
     private final Reward reward;
     private final PromptSource prompts;
     private final TexForceConfig config;
+    private final WeightDtype weightDtype;
     private final Path runDir;
     private final boolean resume;
     private final boolean progress;
@@ -78,7 +81,13 @@ public final class TexForceTrainer {
     private final Consumer<String> log;
 
     private TexForceTrainer(Builder b) {
-        this.pipeline = b.pipeline != null ? b.pipeline : StableDiffusionPipeline.load(b.model);
+        if (b.pipeline != null && b.weightDtype != null) {
+            throw new IllegalArgumentException("weightDtype applies when the trainer loads the model from a folder;"
+                    + " a given pipeline keeps the dtype it was loaded with (StableDiffusionPipeline.load(dir, dtype))");
+        }
+        this.pipeline = b.pipeline != null ? b.pipeline
+                : StableDiffusionPipeline.load(b.model, b.weightDtype == null ? WeightDtype.FP32 : b.weightDtype);
+        this.weightDtype = pipeline.unet().weightDtype();
         this.reward = b.reward;
         this.prompts = b.prompts;
         this.config = b.config.build();
@@ -95,6 +104,11 @@ public final class TexForceTrainer {
 
     public TexForceConfig config() {
         return config;
+    }
+
+    /** How the frozen weights of the pipeline are stored (fp32 unless asked for; LoRA and AdamW are fp32). */
+    public WeightDtype weightDtype() {
+        return weightDtype;
     }
 
     /** Trains (or, with {@code resume}, continues) until {@code epochs} epochs are done. */
@@ -406,14 +420,29 @@ public final class TexForceTrainer {
             n.remove("epochs");
             n.put("reward", reward.name());
             n.put("prompts", prompts.name());
+            n.put(WEIGHT_DTYPE_KEY, weightDtype.cliName());
             return JSON.writeValueAsString(n);
         } catch (IllegalArgumentException | com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
     }
 
+    /**
+     * Fails unless the saved configuration equals the current one. Runs saved before the weight dtype was recorded
+     * were fp32 runs.
+     */
     private static void checkResumable(String saved, String now) {
-        if (!saved.equals(now)) {
+        boolean same;
+        try {
+            ObjectNode savedTree = (ObjectNode) JSON.readTree(saved);
+            if (!savedTree.has(WEIGHT_DTYPE_KEY)) {
+                savedTree.put(WEIGHT_DTYPE_KEY, WeightDtype.FP32.cliName());
+            }
+            same = savedTree.equals(JSON.readTree(now));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException | ClassCastException e) {
+            throw new IllegalArgumentException("cannot resume: the saved configuration is not a JSON object: " + saved, e);
+        }
+        if (!same) {
             throw new IllegalArgumentException("cannot resume: the run was started with different settings.\n  saved: "
                     + saved + "\n  now:   " + now);
         }
@@ -446,6 +475,7 @@ public final class TexForceTrainer {
     public static final class Builder {
         private Path model;
         private StableDiffusionPipeline pipeline;
+        private WeightDtype weightDtype;
         private Reward reward;
         private PromptSource prompts = PromptSource.animals();
         private MutableConfig config = new MutableConfig(TexForceConfig.defaults());
@@ -462,6 +492,15 @@ public final class TexForceTrainer {
         /** A diffusers pipeline folder. */
         public Builder model(Path dir) {
             this.model = dir;
+            return this;
+        }
+
+        /**
+         * Stores the frozen weights of the text encoder, U-Net and VAE in {@code dtype} when the model is loaded
+         * from {@link #model(Path)} (default fp32); LoRA parameters, gradients and AdamW state stay fp32.
+         */
+        public Builder weightDtype(WeightDtype dtype) {
+            this.weightDtype = dtype;
             return this;
         }
 

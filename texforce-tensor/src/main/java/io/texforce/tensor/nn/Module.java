@@ -3,6 +3,7 @@ package io.texforce.tensor.nn;
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Shape;
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.WeightDtype;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -89,6 +90,16 @@ public abstract class Module {
             n += (long) t.numel() * t.dtype().bytes();
         }
         return n;
+    }
+
+    /** The dtype of this tree's 16-bit frozen weights, or FP32 when every parameter is float32. */
+    public final WeightDtype weightDtype() {
+        for (Tensor t : namedParameters().values()) {
+            if (t.dtype().isHalf()) {
+                return t.dtype();
+            }
+        }
+        return WeightDtype.FP32;
     }
 
     /** Marks every parameter of this tree trainable or frozen. */
