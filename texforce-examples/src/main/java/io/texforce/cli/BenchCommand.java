@@ -11,6 +11,7 @@ import io.texforce.tensor.random.Generator;
 import io.texforce.unet.model.UNet2DConditionModel;
 import io.texforce.unet.model.UNetConfig;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -32,6 +33,9 @@ final class BenchCommand implements Runnable {
     @Option(names = "--config", defaultValue = "sd15",
             description = "sd15, sd21, or a folder holding a unet config.json. Default: ${DEFAULT-VALUE}.")
     String config;
+
+    @Mixin
+    WeightDtypeOption dtype;
 
     @Option(names = "--latent", defaultValue = "64", description = "Latent height and width. Default: ${DEFAULT-VALUE}.")
     int latent;
@@ -55,7 +59,8 @@ final class BenchCommand implements Runnable {
         }
         UNetConfig c = loadConfig();
         long t0 = System.nanoTime();
-        UNet2DConditionModel unet = UNet2DConditionModel.build(c, new RandomSource(0, 0.02f), CpuBackend.INSTANCE);
+        UNet2DConditionModel unet = UNet2DConditionModel.build(c, new RandomSource(0, 0.02f), CpuBackend.INSTANCE,
+                dtype.value);
         double buildS = (System.nanoTime() - t0) / 1e9;
         Generator gen = new Generator(1);
         Tensor sample = gen.randn(batch, c.inChannels(), latent, latent);
@@ -72,6 +77,8 @@ final class BenchCommand implements Runnable {
         json.put("bench", "unet");
         json.put("config", config);
         json.put("params_m", unet.parameterCount() / 1e6);
+        json.put("weight_dtype", dtype.value.cliName());
+        json.put("param_mb", unet.parameterBytes() >> 20);
         json.put("latent", latent);
         json.put("batch", batch);
         json.put("threads", Parallel.threads());

@@ -4,8 +4,10 @@ import io.texforce.clip.text.ClipTextModel;
 import io.texforce.clip.tokenizer.ClipTokenizer;
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.cpu.CpuBackend;
 import io.texforce.tensor.io.SafeTensorsWriter;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -20,6 +22,9 @@ import java.util.List;
 final class EmbedCommand implements Runnable {
     @Option(names = "--model", required = true, description = "Diffusers pipeline folder.")
     Path model;
+
+    @Mixin
+    WeightDtypeOption dtype;
 
     @Option(names = "--lora", paramLabel = "FILE[:WEIGHT]",
             description = "Text-encoder LoRA (peft/diffusers, old diffusers or kohya layout) with its blend weight; "
@@ -40,7 +45,8 @@ final class EmbedCommand implements Runnable {
     @Override
     public void run() {
         ClipTokenizer tok = ClipTokenizer.load(ModelDir.component(model, "tokenizer", "vocab.json"));
-        ClipTextModel encoder = ClipTextModel.load(ModelDir.component(model, "text_encoder", "config.json"));
+        ClipTextModel encoder = ClipTextModel.load(ModelDir.component(model, "text_encoder", "config.json"),
+                CpuBackend.INSTANCE, dtype.value);
         LoraSpec.attachAll(encoder, loras);
         Tensor emb;
         try (var g = GradMode.noGrad()) {

@@ -8,6 +8,7 @@ import io.texforce.unet.pipeline.GenerationResult;
 import io.texforce.tensor.io.Images;
 import io.texforce.unet.pipeline.StableDiffusionPipeline;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -21,6 +22,9 @@ import java.util.List;
 final class GenerateCommand implements Runnable {
     @Option(names = "--model", required = true, description = "Diffusers pipeline folder.")
     Path model;
+
+    @Mixin
+    WeightDtypeOption dtype;
 
     @Option(names = "--prompt", required = true, description = "The prompt.")
     String prompt;
@@ -66,7 +70,7 @@ final class GenerateCommand implements Runnable {
 
     @Override
     public void run() {
-        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model);
+        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, dtype.value);
         LoraSpec.attachAll(pipe.textEncoder(), textLoras);
         LoraSpec.attachAll(pipe.unet(), unetLoras);
         Tensor init = null;

@@ -21,6 +21,9 @@ final class TrainCommand implements Runnable {
     Path model;
 
     @Mixin
+    WeightDtypeOption dtype;
+
+    @Mixin
     RewardArgs rewardOptions;
 
     @Option(names = "--prompts", defaultValue = "animals",
@@ -148,7 +151,7 @@ final class TrainCommand implements Runnable {
     public void run() {
         try (Reward reward = rewardOptions.create()) {
             TrainingSummary s = TexForceTrainer.builder()
-                    .model(model).reward(reward).prompts(PromptSource.parse(prompts)).outputDir(out).resume(resume)
+                    .model(model).weightDtype(dtype.value).reward(reward).prompts(PromptSource.parse(prompts)).outputDir(out).resume(resume)
                     .mode(mode).epochs(epochs).samplesPerEpoch(samplesPerEpoch).sampleBatchSize(batchSize)
                     .trainBatchSize(trainBatchSize == null ? batchSize : trainBatchSize)
                     .gradientAccumulation(gradientAccumulation).steps(steps).eta(eta).guidanceScale(guidance)

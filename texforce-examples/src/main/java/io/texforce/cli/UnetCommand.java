@@ -2,10 +2,12 @@ package io.texforce.cli;
 
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.cpu.CpuBackend;
 import io.texforce.tensor.io.SafeTensors;
 import io.texforce.tensor.io.SafeTensorsWriter;
 import io.texforce.unet.model.UNet2DConditionModel;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -19,6 +21,9 @@ import java.util.List;
 final class UnetCommand implements Runnable {
     @Option(names = "--model", required = true, description = "Diffusers pipeline folder (or its unet/ folder).")
     Path model;
+
+    @Mixin
+    WeightDtypeOption dtype;
 
     @Option(names = "--in", required = true, description = "Input .safetensors file.")
     Path in;
@@ -43,7 +48,8 @@ final class UnetCommand implements Runnable {
             context = st.tensor("encoder_hidden_states");
             t = st.floats("timestep");
         }
-        UNet2DConditionModel unet = UNet2DConditionModel.load(ModelDir.component(model, "unet", "config.json"));
+        UNet2DConditionModel unet = UNet2DConditionModel.load(ModelDir.component(model, "unet", "config.json"),
+                CpuBackend.INSTANCE, dtype.value);
         LoraSpec.attachAll(unet, loras);
         Tensor result;
         try (var g = GradMode.noGrad()) {
