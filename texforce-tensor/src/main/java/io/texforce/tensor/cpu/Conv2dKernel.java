@@ -171,19 +171,19 @@ public final class Conv2dKernel {
 
         void require(String name, float[] a, HalfStorage half, int floats) {
             if (a == null) {
-                requireLength(name, half.size(), floats);
+                requireLength(name, half.size(), floats, "16-bit elements");
             } else {
                 require(name, a, floats);
             }
         }
 
         void require(String name, float[] a, int floats) {
-            requireLength(name, a.length, floats);
+            requireLength(name, a.length, floats, "floats");
         }
 
-        private void requireLength(String name, int length, int floats) {
+        private void requireLength(String name, int length, int floats, String unit) {
             if (length < floats) {
-                throw new IllegalArgumentException("conv2d: " + name + " has " + length + " elements, needs "
+                throw new IllegalArgumentException("conv2d: " + name + " has " + length + " " + unit + ", needs "
                         + floats + " for n=" + n + " c=" + c + " " + h + "x" + w + " -> o=" + o + " " + oh + "x" + ow
                         + " kernel " + kh + "x" + kw);
             }
