@@ -41,6 +41,9 @@ final class BenchCommand implements Runnable {
             description = "sd15, sd21, or a folder holding the component configs. Default: ${DEFAULT-VALUE}.")
     String config;
 
+    @Mixin
+    WeightDtypeOption dtype;
+
     @Option(names = "--latent", defaultValue = "64", description = "unet: latent height and width. Default: ${DEFAULT-VALUE}.")
     int latent;
 
@@ -114,7 +117,7 @@ final class BenchCommand implements Runnable {
     private void unet(Backend be, ObjectNode json) {
         UNetConfig c = BenchModels.unet(config);
         long t0 = System.nanoTime();
-        UNet2DConditionModel unet = UNet2DConditionModel.build(c, new RandomSource(0, 0.02f), be);
+        UNet2DConditionModel unet = UNet2DConditionModel.build(c, new RandomSource(0, 0.02f), be, dtype.value);
         double buildS = (System.nanoTime() - t0) / 1e9;
         unet.setGradientCheckpointing(gradientCheckpointing);
         Generator gen = new Generator(1);
@@ -129,6 +132,8 @@ final class BenchCommand implements Runnable {
             }
         });
         json.put("params_m", unet.parameterCount() / 1e6);
+        json.put("weight_dtype", dtype.value.cliName());
+        json.put("param_mb", unet.parameterBytes() >> 20);
         json.put("latent", latent);
         json.put("batch", batch);
         json.put("build_s", round(buildS));
@@ -154,8 +159,8 @@ final class BenchCommand implements Runnable {
             throw new UserError("--trained-steps must be between 1 and --steps (" + steps + "), got " + trainedSteps);
         }
         long t0 = System.nanoTime();
-        StableDiffusionPipeline pipe = model != null ? StableDiffusionPipeline.load(model, be)
-                : BenchModels.pipeline(config, tokenizer, be);
+        StableDiffusionPipeline pipe = model != null ? StableDiffusionPipeline.load(model, be, dtype.value)
+                : BenchModels.pipeline(config, tokenizer, be, dtype.value);
         double buildS = (System.nanoTime() - t0) / 1e9;
         resetPeaks();
         double[] epochSeconds = new double[Math.max(1, iterations)];
@@ -185,6 +190,7 @@ final class BenchCommand implements Runnable {
         json.put("steps", steps);
         json.put("trained_steps", trainedSteps);
         json.put("gradient_checkpointing", gradientCheckpointing);
+        json.put("weight_dtype", dtype.value.cliName());
         json.put("build_s", round(buildS));
         json.put("step_s", round(step));
         json.put("samples_per_s", round(batch / step));

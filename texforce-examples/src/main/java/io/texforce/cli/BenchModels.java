@@ -6,6 +6,7 @@ import io.texforce.clip.text.ClipTextConfig;
 import io.texforce.clip.text.ClipTextModel;
 import io.texforce.clip.tokenizer.ClipTokenizer;
 import io.texforce.tensor.Backend;
+import io.texforce.tensor.WeightDtype;
 import io.texforce.tensor.nn.RandomSource;
 import io.texforce.tensor.nn.VarBuilder;
 import io.texforce.unet.model.UNet2DConditionModel;
@@ -35,8 +36,11 @@ final class BenchModels {
         return UNetConfig.fromJson(read(config, "unet", "config.json"), describe(config, "unet"));
     }
 
-    /** A whole pipeline of random weights (std 0.02) on {@code backend}, with the tokenizer of {@code tokenizer}. */
-    static StableDiffusionPipeline pipeline(String config, Path tokenizer, Backend backend) {
+    /**
+     * A whole pipeline of random weights (std 0.02) on {@code backend}, frozen weights stored in {@code dtype}, with
+     * the tokenizer of {@code tokenizer}.
+     */
+    static StableDiffusionPipeline pipeline(String config, Path tokenizer, Backend backend, WeightDtype dtype) {
         if (!Files.isRegularFile(tokenizer.resolve("vocab.json"))) {
             throw new UserError("no CLIP tokenizer at " + tokenizer + " (expected vocab.json and merges.txt; pass"
                     + " --tokenizer, e.g. testdata/tiny-sd1/tokenizer)");
@@ -47,9 +51,9 @@ final class BenchModels {
         SchedulerConfig scheduler = SchedulerConfig.fromJson(read(config, "scheduler", "scheduler_config.json")
                 .toString(), describe(config, "scheduler"));
         return new StableDiffusionPipeline(ClipTokenizer.load(tokenizer),
-                new ClipTextModel(VarBuilder.of(weights, backend), text),
-                UNet2DConditionModel.build(unet(config), weights, backend),
-                AutoencoderKL.build(vae, weights, backend),
+                new ClipTextModel(VarBuilder.of(weights, backend, dtype), text),
+                UNet2DConditionModel.build(unet(config), weights, backend, dtype),
+                AutoencoderKL.build(vae, weights, backend, dtype),
                 new DdimScheduler(scheduler));
     }
 

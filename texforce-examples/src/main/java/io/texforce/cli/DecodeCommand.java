@@ -2,6 +2,7 @@ package io.texforce.cli;
 
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.cpu.CpuBackend;
 import io.texforce.tensor.io.SafeTensors;
 import io.texforce.tensor.io.SafeTensorsWriter;
 import io.texforce.unet.vae.AutoencoderKL;
@@ -18,6 +19,9 @@ import java.nio.file.Path;
 final class DecodeCommand implements Runnable {
     @Option(names = "--model", required = true, description = "Diffusers pipeline folder (or its vae/ folder).")
     Path model;
+
+    @Mixin
+    WeightDtypeOption dtype;
 
     @Option(names = "--in", required = true, description = "Input .safetensors file with 'latents'.")
     Path in;
@@ -37,7 +41,8 @@ final class DecodeCommand implements Runnable {
             }
             latents = st.tensor("latents");
         }
-        AutoencoderKL vae = AutoencoderKL.load(ModelDir.component(model, "vae", "config.json"), device.backend());
+        AutoencoderKL vae = AutoencoderKL.load(ModelDir.component(model, "vae", "config.json"), device.backend(),
+                dtype.value);
         Tensor image;
         try (var g = GradMode.noGrad()) {
             image = vae.decode(latents.to(vae.backend()).div(vae.config().scalingFactor()));

@@ -4,6 +4,7 @@ import io.texforce.clip.text.ClipTextModel;
 import io.texforce.clip.tokenizer.ClipTokenizer;
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.cpu.CpuBackend;
 import io.texforce.tensor.io.SafeTensorsWriter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -21,6 +22,9 @@ import java.util.List;
 final class EmbedCommand implements Runnable {
     @Option(names = "--model", required = true, description = "Diffusers pipeline folder.")
     Path model;
+
+    @Mixin
+    WeightDtypeOption dtype;
 
     @Option(names = "--lora", paramLabel = "FILE[:WEIGHT]",
             description = "Text-encoder LoRA (peft/diffusers, old diffusers or kohya layout) with its blend weight; "
@@ -45,7 +49,7 @@ final class EmbedCommand implements Runnable {
     public void run() {
         ClipTokenizer tok = ClipTokenizer.load(ModelDir.component(model, "tokenizer", "vocab.json"));
         ClipTextModel encoder = ClipTextModel.load(ModelDir.component(model, "text_encoder", "config.json"),
-                device.backend());
+                device.backend(), dtype.value);
         LoraSpec.attachAll(encoder, loras);
         Tensor emb;
         try (var g = GradMode.noGrad()) {

@@ -24,6 +24,9 @@ final class EvaluateCommand implements Runnable {
     Path model;
 
     @Mixin
+    WeightDtypeOption dtype;
+
+    @Mixin
     RewardArgs rewardOptions;
 
     @Option(names = "--prompts", defaultValue = "animals", description = "Prompt source (as for train). Default: ${DEFAULT-VALUE}.")
@@ -55,7 +58,7 @@ final class EvaluateCommand implements Runnable {
 
     @Override
     public void run() {
-        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, device.backend());
+        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, device.backend(), dtype.value);
         LoraSpec.attachAll(pipe.textEncoder(), textLoras);
         LoraSpec.attachAll(pipe.unet(), unetLoras);
         PromptSource source = PromptSource.parse(prompts);

@@ -23,6 +23,9 @@ final class GenerateCommand implements Runnable {
     @Option(names = "--model", required = true, description = "Diffusers pipeline folder.")
     Path model;
 
+    @Mixin
+    WeightDtypeOption dtype;
+
     @Option(names = "--prompt", required = true, description = "The prompt.")
     String prompt;
 
@@ -70,7 +73,7 @@ final class GenerateCommand implements Runnable {
 
     @Override
     public void run() {
-        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, device.backend());
+        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, device.backend(), dtype.value);
         LoraSpec.attachAll(pipe.textEncoder(), textLoras);
         LoraSpec.attachAll(pipe.unet(), unetLoras);
         Tensor init = null;

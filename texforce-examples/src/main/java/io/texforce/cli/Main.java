@@ -44,7 +44,9 @@ public final class Main implements Runnable {
     }
 
     private static boolean isUserError(Throwable ex) {
+        // UnsupportedOperationException: a backend that lacks a feature the options asked for (e.g. 16-bit weights).
         return ex instanceof UserError || ex instanceof IllegalArgumentException || ex instanceof SafeTensorsException
+                || ex instanceof UnsupportedOperationException
                 || ex instanceof TokenizerException || ex instanceof IOException || ex instanceof UncheckedIOException;
     }
 }

@@ -22,6 +22,9 @@ final class TrainCommand implements Runnable {
     Path model;
 
     @Mixin
+    WeightDtypeOption dtype;
+
+    @Mixin
     RewardArgs rewardOptions;
 
     @Option(names = "--prompts", defaultValue = "animals",
@@ -158,7 +161,8 @@ final class TrainCommand implements Runnable {
         Backend backend = device.backend();
         try (Reward reward = rewardOptions.create()) {
             TrainingSummary s = TexForceTrainer.builder()
-                    .model(model).device(backend).reward(reward).prompts(PromptSource.parse(prompts)).outputDir(out).resume(resume)
+                    .model(model).device(backend).weightDtype(dtype.value).reward(reward)
+                    .prompts(PromptSource.parse(prompts)).outputDir(out).resume(resume)
                     .mode(mode).epochs(epochs).samplesPerEpoch(samplesPerEpoch).sampleBatchSize(batchSize)
                     .trainBatchSize(trainBatchSize == null ? batchSize : trainBatchSize)
                     .gradientAccumulation(gradientAccumulation).steps(steps).eta(eta).guidanceScale(guidance)

@@ -3,6 +3,7 @@ package io.texforce.cli;
 import io.texforce.tensor.Backend;
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.cpu.CpuBackend;
 import io.texforce.tensor.io.SafeTensors;
 import io.texforce.tensor.io.SafeTensorsWriter;
 import io.texforce.unet.model.UNet2DConditionModel;
@@ -21,6 +22,9 @@ import java.util.List;
 final class UnetCommand implements Runnable {
     @Option(names = "--model", required = true, description = "Diffusers pipeline folder (or its unet/ folder).")
     Path model;
+
+    @Mixin
+    WeightDtypeOption dtype;
 
     @Option(names = "--in", required = true, description = "Input .safetensors file.")
     Path in;
@@ -49,7 +53,8 @@ final class UnetCommand implements Runnable {
             t = st.floats("timestep");
         }
         Backend be = device.backend();
-        UNet2DConditionModel unet = UNet2DConditionModel.load(ModelDir.component(model, "unet", "config.json"), be);
+        UNet2DConditionModel unet = UNet2DConditionModel.load(ModelDir.component(model, "unet", "config.json"), be,
+                dtype.value);
         LoraSpec.attachAll(unet, loras);
         Tensor result;
         try (var g = GradMode.noGrad()) {

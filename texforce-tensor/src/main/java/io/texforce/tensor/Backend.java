@@ -26,6 +26,17 @@ public interface Backend {
     /** Storage holding a copy of (or, for the CPU, exactly) the given host array. */
     Storage fromHost(float[] data);
 
+    /**
+     * Storage of 16-bit elements ({@code bits} are bfloat16 or IEEE half patterns, see {@link WeightDtype}) for a
+     * frozen weight. Matrix products and convolutions must accept such a weight as either operand (accumulating
+     * in float32); other kernels may widen it. A backend without 16-bit storage throws
+     * {@link UnsupportedOperationException}.
+     */
+    default Storage fromHostHalf(short[] bits, WeightDtype dtype) {
+        throw new UnsupportedOperationException("the " + name() + " backend cannot store " + dtype.cliName()
+                + " weights; load them as fp32");
+    }
+
     /** The elements of {@code t} in row-major order, copied to the host. */
     float[] toHost(Tensor t);
 

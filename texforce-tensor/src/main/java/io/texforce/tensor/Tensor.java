@@ -7,7 +7,9 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * A float32 n-dimensional array: a strided view over a {@link Storage}, with reverse-mode autograd.
+ * A float32 n-dimensional array: a strided view over a {@link Storage}, with reverse-mode autograd. Frozen weights
+ * may be stored in 16 bits ({@link #dtype()}); their elements still read as float32 values, and they never
+ * require grad.
  *
  * <p>View operations ({@link #reshape}, {@link #permute}, {@link #narrow}, {@link #expand}, ...) share storage and
  * copy nothing; arithmetic returns new contiguous tensors. When grad mode is on and an input
@@ -126,6 +128,11 @@ public final class Tensor {
         return storage.backend();
     }
 
+    /** How the elements are stored: {@link WeightDtype#FP32} except for 16-bit frozen weights. */
+    public WeightDtype dtype() {
+        return storage.dtype();
+    }
+
     /** True when the elements are laid out row-major without gaps (offset may be non-zero). */
     public boolean isContiguous() {
         int expected = 1;
@@ -199,10 +206,35 @@ public final class Tensor {
         return be;
     }
 
+    /**
+     * A frozen copy of this tensor with its elements rounded to {@code dtype} (nearest, ties to even) in 16-bit
+     * storage on the same backend; for FP32, a contiguous float32 copy. The result never requires grad.
+     */
+    public Tensor to(WeightDtype dtype) {
+        if (GradMode.isEnabled() && requiresGrad()) {
+            throw new IllegalStateException("to(" + dtype.cliName() + ") of a tensor that requires grad: only frozen"
+                    + " tensors are stored in 16 bits (detach it first)");
+        }
+        float[] values = toFloatArray();
+        return dtype.isHalf() ? rounded(backend(), values, dtype, shape) : Tensor.of(backend(), values, shape);
+    }
+
+    private static Tensor rounded(Backend backend, float[] values, WeightDtype dtype, int[] shape) {
+        short[] bits = new short[values.length];
+        for (int i = 0; i < values.length; i++) {
+            bits[i] = dtype.encode(values[i]);
+        }
+        return new Tensor(backend.fromHostHalf(bits, dtype), shape, Shape.contiguousStrides(shape), 0);
+    }
+
     /** This tensor's data on another backend (a copy unless it already lives there). */
     public Tensor to(Backend target) {
         if (target == backend()) {
             return this;
+        }
+        if (dtype().isHalf()) {
+            // A frozen 16-bit weight keeps its dtype; the bits survive the float32 round trip exactly.
+            return rounded(target, toFloatArray(), dtype(), shape);
         }
         Tensor out = Tensor.of(target, toFloatArray(), shape);
         Backend source = backend();
@@ -220,6 +252,10 @@ public final class Tensor {
     public Tensor requiresGrad(boolean value) {
         if (gradFn != null) {
             throw new IllegalStateException("requiresGrad can only be set on leaf tensors");
+        }
+        if (value && dtype().isHalf()) {
+            throw new IllegalStateException("a " + dtype().cliName() + " tensor of shape " + Shape.str(shape)
+                    + " cannot be trained: 16-bit storage is for frozen weights (LoRA parameters stay fp32)");
         }
         this.requiresGrad = value;
         return this;

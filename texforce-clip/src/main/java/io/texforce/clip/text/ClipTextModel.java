@@ -2,6 +2,7 @@ package io.texforce.clip.text;
 
 import io.texforce.tensor.Backend;
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.WeightDtype;
 import io.texforce.tensor.cpu.CpuBackend;
 import io.texforce.tensor.lora.LoraConfig;
 import io.texforce.tensor.lora.LoraNetwork;
@@ -35,11 +36,16 @@ public final class ClipTextModel extends Module {
     }
 
     public static ClipTextModel load(Path dir, Backend backend) {
+        return load(dir, backend, WeightDtype.FP32);
+    }
+
+    /** Loads with the Linear weights and token/position embeddings stored in {@code weightDtype}. */
+    public static ClipTextModel load(Path dir, Backend backend, WeightDtype weightDtype) {
         ComponentFolder component = ComponentFolder.resolve(dir, "text_encoder");
         Path folder = component.folder();
         ClipTextConfig c = ClipTextConfig.load(component.config());
         try (SafeTensorsSource src = SafeTensorsSource.openComponent(folder, "model")) {
-            VarBuilder vb = VarBuilder.of(src, backend);
+            VarBuilder vb = VarBuilder.of(src, backend, weightDtype);
             ClipTextModel model = new ClipTextModel(vb, c);
             // Buffers and the projection of CLIPTextModelWithProjection are not part of the text encoder proper.
             vb.checkAllUsed(k -> k.endsWith("position_ids") || k.startsWith("text_projection"));

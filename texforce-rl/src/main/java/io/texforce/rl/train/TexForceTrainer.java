@@ -18,6 +18,7 @@ import io.texforce.tensor.Backend;
 import io.texforce.tensor.Devices;
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.WeightDtype;
 import io.texforce.tensor.io.Images;
 import io.texforce.tensor.lora.LoraConfig;
 import io.texforce.tensor.lora.LoraNetwork;
@@ -76,11 +77,13 @@ public final class TexForceTrainer {
      * before they existed resume.
      */
     private static final List<String> RESULT_NEUTRAL_SETTINGS = List.of("gradientCheckpointing");
+    private static final String WEIGHT_DTYPE_KEY = "weightDtype";
 
     private final StableDiffusionPipeline pipeline;
     private final Reward reward;
     private final PromptSource prompts;
     private final TexForceConfig config;
+    private final WeightDtype weightDtype;
     private final Path runDir;
     private final boolean resume;
     private final boolean progress;
@@ -88,8 +91,14 @@ public final class TexForceTrainer {
     private final Consumer<String> log;
 
     private TexForceTrainer(Builder b) {
+        if (b.pipeline != null && b.weightDtype != null) {
+            throw new IllegalArgumentException("weightDtype applies when the trainer loads the model from a folder;"
+                    + " a given pipeline keeps the dtype it was loaded with (StableDiffusionPipeline.load(dir, dtype))");
+        }
         this.pipeline = b.pipeline != null ? b.pipeline : StableDiffusionPipeline.load(b.model,
-                b.device != null ? b.device : CpuBackend.INSTANCE);
+                b.device != null ? b.device : CpuBackend.INSTANCE,
+                b.weightDtype == null ? WeightDtype.FP32 : b.weightDtype);
+        this.weightDtype = pipeline.unet().weightDtype();
         this.reward = b.reward;
         this.prompts = b.prompts;
         this.config = b.config.build();
@@ -106,6 +115,11 @@ public final class TexForceTrainer {
 
     public TexForceConfig config() {
         return config;
+    }
+
+    /** How the frozen weights of the pipeline are stored (fp32 unless asked for; LoRA and AdamW are fp32). */
+    public WeightDtype weightDtype() {
+        return weightDtype;
     }
 
     /** Trains (or, with {@code resume}, continues) until {@code epochs} epochs are done. */
@@ -423,12 +437,18 @@ public final class TexForceTrainer {
             n.remove("epochs");
             n.put("reward", reward.name());
             n.put("prompts", prompts.name());
+            n.put(WEIGHT_DTYPE_KEY, weightDtype.cliName());
             return JSON.writeValueAsString(n);
         } catch (IllegalArgumentException | com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
     }
 
+    /**
+     * Fails unless the saved configuration equals the current one apart from result-neutral settings. Runs saved
+     * before the weight dtype was recorded
+     * were fp32 runs.
+     */
     private static void checkResumable(String saved, String now) {
         if (!withoutResultNeutralSettings(saved).equals(withoutResultNeutralSettings(now))) {
             throw new IllegalArgumentException("cannot resume: the run was started with different settings.\n  saved: "
@@ -440,6 +460,9 @@ public final class TexForceTrainer {
         try {
             ObjectNode n = (ObjectNode) JSON.readTree(configJson);
             n.remove(RESULT_NEUTRAL_SETTINGS);
+            if (!n.has(WEIGHT_DTYPE_KEY)) {
+                n.put(WEIGHT_DTYPE_KEY, WeightDtype.FP32.cliName());
+            }
             return n;
         } catch (JsonProcessingException | ClassCastException e) {
             throw new IllegalArgumentException("cannot resume: the checkpoint's configuration is not a JSON object: "
@@ -475,6 +498,7 @@ public final class TexForceTrainer {
         private Path model;
         private Backend device;
         private StableDiffusionPipeline pipeline;
+        private WeightDtype weightDtype;
         private Reward reward;
         private PromptSource prompts = PromptSource.animals();
         private MutableConfig config = new MutableConfig(TexForceConfig.defaults());
@@ -506,6 +530,15 @@ public final class TexForceTrainer {
          */
         public Builder device(String spec) {
             return device(Devices.resolve(spec));
+        }
+
+        /**
+         * Stores the frozen weights of the text encoder, U-Net and VAE in {@code dtype} when the model is loaded
+         * from {@link #model(Path)} (default fp32); LoRA parameters, gradients and AdamW state stay fp32.
+         */
+        public Builder weightDtype(WeightDtype dtype) {
+            this.weightDtype = dtype;
+            return this;
         }
 
         /**

@@ -27,23 +27,36 @@ public final class Conv2dKernel {
     public static void forward(float[] x, int n, int c, int h, int w,
                                float[] weight, int o, int kh, int kw, float[] bias,
                                int stride, int padH, int padW, float[] y) {
+        forward(x, n, c, h, w, weight, null, o, kh, kw, bias, stride, padH, padW, y);
+    }
+
+    /** {@link #forward} with a 16-bit weight, read directly by the GEMM (no float32 copy of it is made). */
+    public static void forward(float[] x, int n, int c, int h, int w,
+                               HalfStorage weight, int o, int kh, int kw, float[] bias,
+                               int stride, int padH, int padW, float[] y) {
+        forward(x, n, c, h, w, null, weight, o, kh, kw, bias, stride, padH, padW, y);
+    }
+
+    private static void forward(float[] x, int n, int c, int h, int w,
+                                float[] weight, HalfStorage halfWeight, int o, int kh, int kw, float[] bias,
+                                int stride, int padH, int padW, float[] y) {
         var g = Geometry.of(n, c, h, w, o, kh, kw, stride, padH, padW);
         g.require("x", x, n * g.inPlane * c);
-        g.require("weight", weight, o * g.kdim);
+        g.require("weight", weight, halfWeight, o * g.kdim);
         g.require("y", y, n * o * g.outPlane);
         if (bias != null) {
             g.require("bias", bias, o);
         }
         if (g.isPointwise()) {
-            Gemm.sgemmBatched(n, false, false, o, g.outPlane, c, weight, 0, c, 0,
-                    x, 0, g.inPlane, c * g.inPlane, y, 0, g.outPlane, o * g.outPlane, false);
+            Gemm.gemmBatched(n, false, false, o, g.outPlane, c, weight, halfWeight, 0, c, 0,
+                    x, null, 0, g.inPlane, c * g.inPlane, y, 0, g.outPlane, o * g.outPlane, false);
         } else if (n > 0) {
             float[] col = new float[g.tiling().columnFloats(g)];
             g.tiling().forEachStep(g, (b0, nb, r0, rows) -> {
                 int cols = rows * g.ow;
                 g.im2col(x, b0, nb, r0, rows, col);
-                Gemm.sgemmBatched(nb, false, false, o, cols, g.kdim, weight, 0, g.kdim, 0,
-                        col, 0, cols, g.kdim * cols,
+                Gemm.gemmBatched(nb, false, false, o, cols, g.kdim, weight, halfWeight, 0, g.kdim, 0,
+                        col, null, 0, cols, g.kdim * cols,
                         y, b0 * o * g.outPlane + r0 * g.ow, g.outPlane, o * g.outPlane, false);
             });
         }
@@ -63,13 +76,24 @@ public final class Conv2dKernel {
     /** gx = d(sum(y * gy)) / dx, overwritten. */
     public static void backwardInput(float[] gy, float[] weight, int n, int c, int h, int w,
                                      int o, int kh, int kw, int stride, int padH, int padW, float[] gx) {
+        backwardInput(gy, weight, null, n, c, h, w, o, kh, kw, stride, padH, padW, gx);
+    }
+
+    /** {@link #backwardInput} through a frozen 16-bit weight, read directly by the GEMM. */
+    public static void backwardInput(float[] gy, HalfStorage weight, int n, int c, int h, int w,
+                                     int o, int kh, int kw, int stride, int padH, int padW, float[] gx) {
+        backwardInput(gy, null, weight, n, c, h, w, o, kh, kw, stride, padH, padW, gx);
+    }
+
+    private static void backwardInput(float[] gy, float[] weight, HalfStorage halfWeight, int n, int c, int h, int w,
+                                      int o, int kh, int kw, int stride, int padH, int padW, float[] gx) {
         var g = Geometry.of(n, c, h, w, o, kh, kw, stride, padH, padW);
         g.require("gy", gy, n * o * g.outPlane);
-        g.require("weight", weight, o * g.kdim);
+        g.require("weight", weight, halfWeight, o * g.kdim);
         g.require("gx", gx, n * c * g.inPlane);
         if (g.isPointwise()) {
-            Gemm.sgemmBatched(n, true, false, c, g.inPlane, o, weight, 0, c, 0,
-                    gy, 0, g.outPlane, o * g.outPlane, gx, 0, g.inPlane, c * g.inPlane, false);
+            Gemm.gemmBatched(n, true, false, c, g.inPlane, o, weight, halfWeight, 0, c, 0,
+                    gy, null, 0, g.outPlane, o * g.outPlane, gx, 0, g.inPlane, c * g.inPlane, false);
             return;
         }
         Arrays.fill(gx, 0, n * c * g.inPlane, 0f);
@@ -79,8 +103,8 @@ public final class Conv2dKernel {
         float[] col = new float[g.tiling().columnFloats(g)];
         g.tiling().forEachStep(g, (b0, nb, r0, rows) -> {
             int cols = rows * g.ow;
-            Gemm.sgemmBatched(nb, true, false, g.kdim, cols, o, weight, 0, g.kdim, 0,
-                    gy, b0 * o * g.outPlane + r0 * g.ow, g.outPlane, o * g.outPlane,
+            Gemm.gemmBatched(nb, true, false, g.kdim, cols, o, weight, halfWeight, 0, g.kdim, 0,
+                    gy, null, b0 * o * g.outPlane + r0 * g.ow, g.outPlane, o * g.outPlane,
                     col, 0, cols, g.kdim * cols, false);
             g.col2im(col, b0, nb, r0, rows, gx);
         });
@@ -145,9 +169,21 @@ public final class Conv2dKernel {
             return kh == 1 && kw == 1 && stride == 1 && padH == 0 && padW == 0;
         }
 
+        void require(String name, float[] a, HalfStorage half, int floats) {
+            if (a == null) {
+                requireLength(name, half.size(), floats, "16-bit elements");
+            } else {
+                require(name, a, floats);
+            }
+        }
+
         void require(String name, float[] a, int floats) {
-            if (a.length < floats) {
-                throw new IllegalArgumentException("conv2d: " + name + " has " + a.length + " floats, needs "
+            requireLength(name, a.length, floats, "floats");
+        }
+
+        private void requireLength(String name, int length, int floats, String unit) {
+            if (length < floats) {
+                throw new IllegalArgumentException("conv2d: " + name + " has " + length + " " + unit + ", needs "
                         + floats + " for n=" + n + " c=" + c + " " + h + "x" + w + " -> o=" + o + " " + oh + "x" + ow
                         + " kernel " + kh + "x" + kw);
             }

@@ -9,6 +9,7 @@ import io.texforce.tensor.Shape;
 import io.texforce.tensor.Storage;
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.UnaryOp;
+import io.texforce.tensor.WeightDtype;
 import io.texforce.tensor.random.Philox;
 
 import java.util.Arrays;
@@ -17,6 +18,11 @@ import java.util.List;
 /**
  * The reference backend: heap float arrays, fork/join parallel loops and Vector API kernels
  * ({@link Gemm}, {@link Conv2dKernel}, {@link AttentionKernel}, {@link NormKernels}).
+ *
+ * <p>Tensors may also live in a 16-bit {@link HalfStorage} (frozen weights). Matrix products, convolutions and
+ * embeddings read such a weight directly; every other kernel reads it through {@link #dense} / {@link #readable},
+ * which widen it to float32 ({@link HalfStorage#widen()}, the one conversion path). Kernels never write into a
+ * 16-bit storage, except {@link #addInPlace} (LoRA merging), which rounds the sum back to 16 bits.
  */
 public final class CpuBackend implements Backend {
     public static final CpuBackend INSTANCE = new CpuBackend();
@@ -42,22 +48,56 @@ public final class CpuBackend implements Backend {
         return new CpuStorage(data);
     }
 
+    @Override
+    public Storage fromHostHalf(short[] bits, WeightDtype dtype) {
+        return new HalfStorage(bits, dtype);
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private static Tensor wrap(float[] data, int... shape) {
         return new Tensor(new CpuStorage(data), shape, Shape.contiguousStrides(shape), 0);
     }
 
-    private static float[] raw(Tensor t) {
-        if (!(t.storage() instanceof CpuStorage cs)) {
-            throw new IllegalArgumentException("tensor on backend " + t.backend().name() + " passed to the CPU backend");
-        }
-        return cs.data();
+    /**
+     * The float32 elements of t's storage, to read t through its strides: the backing array itself, or a widened
+     * copy of a 16-bit storage.
+     */
+    private static float[] readable(Tensor t) {
+        return switch (t.storage()) {
+            case CpuStorage cs -> cs.data();
+            case HalfStorage hs -> hs.widen();
+            default -> throw foreign(t);
+        };
     }
 
-    /** The elements of t as a dense row-major array: the backing array itself when it already is one. */
+    /** The backing array of a tensor a kernel writes into: float32 only. */
+    private static float[] writable(Tensor t) {
+        return switch (t.storage()) {
+            case CpuStorage cs -> cs.data();
+            case HalfStorage hs -> throw new IllegalArgumentException("cannot write into a " + hs.dtype().cliName()
+                    + " tensor of shape " + Shape.str(t.shape()) + ": 16-bit storage holds frozen weights, which"
+                    + " only LoRA merging (addInPlace) updates");
+            default -> throw foreign(t);
+        };
+    }
+
+    private static IllegalArgumentException foreign(Tensor t) {
+        return new IllegalArgumentException("tensor on backend " + t.backend().name() + " passed to the CPU backend");
+    }
+
+    /**
+     * t's 16-bit storage when t covers all of it in row-major order (a loaded weight, or a reshape of one), so a
+     * kernel can index the bits directly; null for float32 tensors and for strided views of 16-bit ones.
+     */
+    private static HalfStorage wholeHalf(Tensor t) {
+        return t.storage() instanceof HalfStorage hs && t.isContiguous() && t.offset() == 0 && hs.size() == t.numel()
+                ? hs : null;
+    }
+
+    /** The elements of t as a dense row-major float32 array: the backing array itself when it already is one. */
     static float[] dense(Tensor t) {
-        float[] data = raw(t);
+        float[] data = readable(t);
         if (t.isContiguous() && t.offset() == 0 && data.length == t.numel()) {
             return data;
         }
@@ -200,7 +240,7 @@ public final class CpuBackend implements Backend {
     @Override
     public float[] toHost(Tensor t) {
         float[] d = dense(t);
-        return d == raw(t) ? d.clone() : d;
+        return t.storage() instanceof CpuStorage cs && d == cs.data() ? d.clone() : d;
     }
 
     @Override
@@ -208,7 +248,8 @@ public final class CpuBackend implements Backend {
         if (!Arrays.equals(src.shape(), dst.shape())) {
             throw new IllegalArgumentException("copy of shape " + Shape.str(src.shape()) + " into " + Shape.str(dst.shape()));
         }
-        copyStrided(raw(src), src.offset(), src.strides(), src.shape(), raw(dst), dst.offset(), dst.strides());
+        copyStrided(readable(src), src.offset(), src.strides(), src.shape(), writable(dst), dst.offset(),
+                dst.strides());
     }
 
     @Override
@@ -308,7 +349,7 @@ public final class CpuBackend implements Backend {
     public Tensor binary(BinaryOp op, Tensor a, Tensor b) {
         int[] outShape = Shape.broadcast(a.shape(), b.shape());
         float[] o = new float[Shape.numel(outShape)];
-        float[] da = raw(a), db = raw(b);
+        float[] da = readable(a), db = readable(b);
         int[][] strides = {broadcastStrides(a, outShape), broadcastStrides(b, outShape),
                 Shape.contiguousStrides(outShape)};
         int[] shape = coalesce(outShape, strides);
@@ -325,7 +366,7 @@ public final class CpuBackend implements Backend {
     public Tensor where(Tensor cond, Tensor a, Tensor b) {
         int[] shape = Shape.broadcast(Shape.broadcast(cond.shape(), a.shape()), b.shape());
         float[] o = new float[Shape.numel(shape)];
-        float[] dc = raw(cond), da = raw(a), db = raw(b);
+        float[] dc = readable(cond), da = readable(a), db = readable(b);
         int rank = shape.length;
         int[] sc = broadcastStrides(cond, shape), sa = broadcastStrides(a, shape), sb = broadcastStrides(b, shape);
         int inner = rank == 0 ? 1 : shape[rank - 1];
@@ -423,18 +464,21 @@ public final class CpuBackend implements Backend {
         if (g.empty()) {
             return wrap(c, g.outShape());
         }
+        // A shared 16-bit weight is read by the GEMM directly; one 16-bit operand per product (the other widens).
+        HalfStorage hb = g.bShared() ? wholeHalf(b) : null;
+        HalfStorage ha = g.aShared() && hb == null ? wholeHalf(a) : null;
+        float[] db = hb != null ? null : g.bShared() ? dense(b) : dense(b.expand(g.bRows()));
         if (g.bShared() && !transA && nb > 1) {
             // Fold a's batch into rows: one large GEMM against the shared b (the Linear-layer case).
             float[] da = dense(a.expand(MatmulShape.withMatrix(g.batch(), m, k)));
-            float[] db = dense(b);
-            Gemm.sgemm(false, transB, nb * m, n, k, da, 0, k, db, 0, g.ldb(), c, 0, n, false);
+            Gemm.gemmBatched(1, false, transB, nb * m, n, k, da, null, 0, k, 0, db, hb, 0, g.ldb(), 0,
+                    c, 0, n, 0, false);
             return wrap(c, g.outShape());
         }
-        float[] da = g.aShared() ? dense(a) : dense(a.expand(g.aRows()));
-        float[] db = g.bShared() ? dense(b) : dense(b.expand(g.bRows()));
-        Gemm.sgemmBatched(nb, transA, transB, m, n, k,
-                da, 0, g.lda(), g.aShared() ? 0 : m * k,
-                db, 0, g.ldb(), g.bShared() ? 0 : k * n,
+        float[] da = ha != null ? null : g.aShared() ? dense(a) : dense(a.expand(g.aRows()));
+        Gemm.gemmBatched(nb, transA, transB, m, n, k,
+                da, ha, 0, g.lda(), g.aShared() ? 0 : m * k,
+                db, hb, 0, g.ldb(), g.bShared() ? 0 : k * n,
                 c, 0, n, m * n, false);
         return wrap(c, g.outShape());
     }
@@ -458,14 +502,19 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor embedding(Tensor weight, int[] ids) {
         int vocab = weight.shape()[0], dim = weight.shape()[1];
-        float[] w = dense(weight);
+        HalfStorage half = wholeHalf(weight);
+        float[] w = half == null ? dense(weight) : null;
         float[] o = new float[ids.length * dim];
         for (int i = 0; i < ids.length; i++) {
             if (ids[i] < 0 || ids[i] >= vocab) {
                 throw new IndexOutOfBoundsException("token id " + ids[i] + " at position " + i
                         + " is outside the embedding table of " + vocab + " rows");
             }
-            System.arraycopy(w, ids[i] * dim, o, i * dim, dim);
+            if (half == null) {
+                System.arraycopy(w, ids[i] * dim, o, i * dim, dim);
+            } else {
+                half.widen(ids[i] * dim, o, i * dim, dim);
+            }
         }
         return wrap(o, ids.length, dim);
     }
@@ -498,8 +547,14 @@ public final class CpuBackend implements Backend {
         int oh = Conv2dKernel.outSize(xs[2], ws[2], stride, padding);
         int ow = Conv2dKernel.outSize(xs[3], ws[3], stride, padding);
         float[] y = new float[xs[0] * ws[0] * oh * ow];
-        Conv2dKernel.forward(dense(x), xs[0], xs[1], xs[2], xs[3], dense(weight), ws[0], ws[2], ws[3],
-                denseOrNull(bias), stride, padding, padding, y);
+        HalfStorage half = wholeHalf(weight);
+        if (half != null) {
+            Conv2dKernel.forward(dense(x), xs[0], xs[1], xs[2], xs[3], half, ws[0], ws[2], ws[3],
+                    denseOrNull(bias), stride, padding, padding, y);
+        } else {
+            Conv2dKernel.forward(dense(x), xs[0], xs[1], xs[2], xs[3], dense(weight), ws[0], ws[2], ws[3],
+                    denseOrNull(bias), stride, padding, padding, y);
+        }
         return wrap(y, xs[0], ws[0], oh, ow);
     }
 
@@ -508,8 +563,14 @@ public final class CpuBackend implements Backend {
         int[] ws = weight.shape();
         checkConv(xs, ws);
         float[] gx = new float[Shape.numel(xs)];
-        Conv2dKernel.backwardInput(dense(gy), dense(weight), xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3],
-                stride, padding, padding, gx);
+        HalfStorage half = wholeHalf(weight);
+        if (half != null) {
+            Conv2dKernel.backwardInput(dense(gy), half, xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3],
+                    stride, padding, padding, gx);
+        } else {
+            Conv2dKernel.backwardInput(dense(gy), dense(weight), xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3],
+                    stride, padding, padding, gx);
+        }
         return wrap(gx, xs);
     }
 
@@ -697,7 +758,11 @@ public final class CpuBackend implements Backend {
             throw new IllegalArgumentException("addInPlace of shape " + Shape.str(src.shape()) + " into "
                     + Shape.str(dst.shape()));
         }
-        float[] d = raw(dst), s = dense(src);
+        if (dst.storage() instanceof HalfStorage half) {
+            addRounded(half, dst.offset(), dense(src), alpha, dst.numel());
+            return;
+        }
+        float[] d = writable(dst), s = dense(src);
         int off = dst.offset(), n = dst.numel();
         Parallel.forRange(n, GRAIN, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
@@ -706,10 +771,24 @@ public final class CpuBackend implements Backend {
         });
     }
 
+    /**
+     * {@code dst += alpha * src} into 16-bit elements: each sum is computed in float32 and rounded once to nearest
+     * (ties to even), as PyTorch's in-place add into a bfloat16/float16 tensor does.
+     */
+    private static void addRounded(HalfStorage dst, int off, float[] src, float alpha, int n) {
+        short[] bits = dst.bits();
+        WeightDtype dtype = dst.dtype();
+        Parallel.forRange(n, GRAIN, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                bits[off + i] = dtype.encode(dtype.decode(bits[off + i]) + alpha * src[i]);
+            }
+        });
+    }
+
     @Override
     public void adamW(Tensor param, Tensor g, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
                       float weightDecay, int step) {
-        float[] p = raw(param), gr = dense(g), mm = raw(m), vv = raw(v);
+        float[] p = writable(param), gr = dense(g), mm = writable(m), vv = writable(v);
         int po = param.offset(), mo = m.offset(), vo = v.offset(), n = param.numel();
         double bc1 = 1 - Math.pow(beta1, step), bc2 = 1 - Math.pow(beta2, step);
         float stepSize = (float) (lr / bc1);

@@ -40,6 +40,20 @@ public final class Gemm {
                                     float[] a, int aOff, int lda, int strideA,
                                     float[] b, int bOff, int ldb, int strideB,
                                     float[] c, int cOff, int ldc, int strideC, boolean accumulate) {
+        gemmBatched(batch, transA, transB, m, n, k, a, null, aOff, lda, strideA, b, null, bOff, ldb, strideB,
+                c, cOff, ldc, strideC, accumulate);
+    }
+
+    /**
+     * {@link #sgemmBatched} where A or B (not both) may be a 16-bit weight: pass either its float array or its
+     * {@link HalfStorage} (the other null); offsets, leading dimensions and strides then count 16-bit elements.
+     * The kernels widen 16-bit elements while packing and accumulate in float32, so the result equals the float32
+     * product of the widened operands and no float32 copy of the weight is made.
+     */
+    public static void gemmBatched(int batch, boolean transA, boolean transB, int m, int n, int k,
+                                   float[] a, HalfStorage aHalf, int aOff, int lda, int strideA,
+                                   float[] b, HalfStorage bHalf, int bOff, int ldb, int strideB,
+                                   float[] c, int cOff, int ldc, int strideC, boolean accumulate) {
         if (batch <= 0) {
             return;
         }
@@ -55,13 +69,13 @@ public final class Gemm {
             Parallel.forRange(batch, Math.ceilDiv(batch, tasks), (from, to) -> {
                 for (int i = from; i < to; i++) {
                     multiplySerial(new GemmProblem(transA, transB, m, n, k, a, aOff + i * strideA, lda,
-                            b, bOff + i * strideB, ldb, c, cOff + i * strideC, ldc, accumulate));
+                            b, bOff + i * strideB, ldb, c, cOff + i * strideC, ldc, accumulate, aHalf, bHalf));
                 }
             });
         } else {
             for (int i = 0; i < batch; i++) {
                 multiply(new GemmProblem(transA, transB, m, n, k, a, aOff + i * strideA, lda,
-                        b, bOff + i * strideB, ldb, c, cOff + i * strideC, ldc, accumulate));
+                        b, bOff + i * strideB, ldb, c, cOff + i * strideC, ldc, accumulate, aHalf, bHalf));
             }
         }
     }

@@ -22,6 +22,10 @@ final class GemmPacking {
      * each inner index p, the MR values of its rows at {@code dst[s*MR*kc + p*MR + r]}.
      */
     static void packA(GemmProblem g, int i0, int mc, int p0, int kc, float[] dst) {
+        if (g.aHalf() != null) {
+            packHalfA(g, i0, mc, p0, kc, dst);
+            return;
+        }
         for (int s = 0; s < mc; s += MR) {
             int rows = Math.min(MR, mc - s);
             if (rows == MR) {
@@ -73,6 +77,10 @@ final class GemmPacking {
      * for each inner index p, the NR values of its columns at {@code dst[s*NR*kc + p*NR + j]}.
      */
     static void packB(GemmProblem g, int p0, int kc, int j0, int nc, float[] dst) {
+        if (g.bHalf() != null) {
+            packHalfB(g, p0, kc, j0, nc, dst);
+            return;
+        }
         float[] b = g.b();
         int ldb = g.ldb();
         for (int s = 0; s < nc; s += NR) {
@@ -98,6 +106,53 @@ final class GemmPacking {
                         for (int p = 0; p < kc; p++) {
                             dst[d + p * NR + j] = b[src + p];
                         }
+                    } else {
+                        for (int p = 0; p < kc; p++) {
+                            dst[d + p * NR + j] = 0f;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** {@link #packA} of a 16-bit A: each row of a strip is gathered into its lane, widened on the way. */
+    private static void packHalfA(GemmProblem g, int i0, int mc, int p0, int kc, float[] dst) {
+        HalfStorage a = g.aHalf();
+        int lda = g.lda();
+        // Along the inner index, op(A) steps by lda when stored [K, M] and by 1 when stored [M, K].
+        int step = g.transA() ? lda : 1, rowStep = g.transA() ? 1 : lda;
+        for (int s = 0; s < mc; s += MR) {
+            int rows = Math.min(MR, mc - s), d = s * kc;
+            for (int r = 0; r < MR; r++) {
+                if (r < rows) {
+                    int src = g.aOff() + (i0 + s + r) * rowStep + p0 * step;
+                    a.widen(src, step, dst, d + r, MR, kc);
+                } else {
+                    for (int p = 0; p < kc; p++) {
+                        dst[d + p * MR + r] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /** {@link #packB} of a 16-bit B, widened on the way. */
+    private static void packHalfB(GemmProblem g, int p0, int kc, int j0, int nc, float[] dst) {
+        HalfStorage b = g.bHalf();
+        int ldb = g.ldb();
+        for (int s = 0; s < nc; s += NR) {
+            int cols = Math.min(NR, nc - s), d = s * kc;
+            if (!g.transB()) {
+                int src = g.bOff() + p0 * ldb + j0 + s;
+                for (int p = 0; p < kc; p++, src += ldb, d += NR) {
+                    b.widen(src, dst, d, cols);
+                    Arrays.fill(dst, d + cols, d + NR, 0f);
+                }
+            } else {
+                for (int j = 0; j < NR; j++) {
+                    if (j < cols) {
+                        b.widen(g.bOff() + (j0 + s + j) * ldb + p0, 1, dst, d + j, NR, kc);
                     } else {
                         for (int p = 0; p < kc; p++) {
                             dst[d + p * NR + j] = 0f;

@@ -1,6 +1,10 @@
 package io.texforce.tensor.io;
 
+import io.texforce.tensor.BFloat16;
+import io.texforce.tensor.Shape;
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.WeightDtype;
+import io.texforce.tensor.cpu.HalfStorage;
 import io.texforce.tensor.cpu.Parallel;
 
 import java.io.IOException;
@@ -143,6 +147,49 @@ public final class SafeTensors implements AutoCloseable {
         MemorySegment src = segment(info);
         float[] out = new float[n];
         Parallel.forRange(n, DECODE_GRAIN, (from, to) -> decodeFloats(info.dtype(), src, out, from, to));
+        return out;
+    }
+
+    /**
+     * {@code key} as a CPU tensor stored in {@code dtype}. A 16-bit tensor stored in that same format is copied bit
+     * for bit; any other floating-point tensor is rounded element by element straight from the mapping (nearest,
+     * ties to even), so no float32 copy of the whole tensor is made.
+     */
+    public Tensor tensor(String key, WeightDtype dtype) {
+        if (!dtype.isHalf()) {
+            return tensor(key);
+        }
+        int[] shape = info(key).shape();
+        return new Tensor(new HalfStorage(halves(key, dtype), dtype), shape, Shape.contiguousStrides(shape), 0);
+    }
+
+    /** The elements of a floating-point tensor as 16-bit patterns of {@code dtype} (bf16 or fp16). */
+    public short[] halves(String key, WeightDtype dtype) {
+        TensorInfo info = info(key);
+        if (!info.dtype().isFloatingPoint() || !dtype.isHalf()) {
+            throw new SafeTensorsException(path + ": tensor '" + key + "' (" + info.dtype() + ") cannot be read as "
+                    + dtype.cliName() + "; 16-bit reads are for floating-point tensors into bf16 or fp16");
+        }
+        int n = arrayLength(info, info.numel(), "elements");
+        MemorySegment src = segment(info);
+        short[] out = new short[n];
+        DType same = dtype == WeightDtype.BF16 ? DType.BF16 : DType.F16;
+        if (info.dtype() == same) {
+            MemorySegment.copy(src, SHORT, 0, out, 0, n);
+            return out;
+        }
+        Parallel.forRange(n, DECODE_GRAIN, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                float v = switch (info.dtype()) {
+                    case F64 -> (float) src.getAtIndex(DOUBLE, i);
+                    case F32 -> src.getAtIndex(FLOAT, i);
+                    case F16 -> Float.float16ToFloat(src.getAtIndex(SHORT, i));
+                    case BF16 -> BFloat16.toFloat(src.getAtIndex(SHORT, i));
+                    default -> throw new AssertionError(info.dtype());
+                };
+                out[i] = dtype.encode(v);
+            }
+        });
         return out;
     }
 

@@ -2,6 +2,7 @@ package io.texforce.tensor.io;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import io.texforce.tensor.BFloat16;
 import io.texforce.tensor.Shape;
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.cpu.CpuStorage;

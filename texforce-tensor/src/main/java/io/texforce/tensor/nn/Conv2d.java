@@ -20,7 +20,7 @@ public final class Conv2d extends Module implements LoraLayer {
     }
 
     public Conv2d(VarBuilder vb, int in, int out, int kernel, int stride, int padding, boolean withBias) {
-        this(vb.get("weight", out, in, kernel, kernel), withBias ? vb.get("bias", out) : null, stride, padding);
+        this(vb.getFrozen("weight", out, in, kernel, kernel), withBias ? vb.get("bias", out) : null, stride, padding);
     }
 
     /** The convolution plus every active LoRA adapter: down is a conv like this one, up a 1x1 conv. */

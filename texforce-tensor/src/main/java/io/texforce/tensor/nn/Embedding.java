@@ -12,7 +12,7 @@ public final class Embedding extends Module {
     }
 
     public Embedding(VarBuilder vb, int count, int dim) {
-        this(vb.get("weight", count, dim));
+        this(vb.getFrozen("weight", count, dim));
     }
 
     /** Rows for each id, shaped [ids.length, dim]. */

@@ -15,9 +15,12 @@ public final class Linear extends Module implements LoraLayer {
         this.lora = new LoraHost(weight);
     }
 
-    /** Loads {@code weight} [out, in] and, when {@code withBias}, {@code bias} [out] from {@code vb}. */
+    /**
+     * Loads {@code weight} [out, in] (frozen, in the builder's weight dtype) and, when {@code withBias}, the float32
+     * {@code bias} [out] from {@code vb}.
+     */
     public Linear(VarBuilder vb, int in, int out, boolean withBias) {
-        this(vb.get("weight", out, in), withBias ? vb.get("bias", out) : null);
+        this(vb.getFrozen("weight", out, in), withBias ? vb.get("bias", out) : null);
     }
 
     /** x W^T + b, plus every active LoRA adapter's scale * (x down^T) up^T. */

@@ -70,7 +70,11 @@ public final class LoraHost {
         return adapters.isEmpty();
     }
 
-    /** Folds the adapter into the base weight: W += scale * up @ down. */
+    /**
+     * Folds the adapter into the base weight: W += scale * up @ down. A 16-bit base weight gets each sum computed in
+     * float32 and rounded once to its format (nearest, ties to even); unmerging then subtracts and rounds again, so
+     * it restores such a weight only to within that rounding, not bit for bit.
+     */
     public void merge(String name) {
         LoraAdapter a = require(name);
         if (!a.merged()) {

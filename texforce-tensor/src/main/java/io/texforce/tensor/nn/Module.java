@@ -4,6 +4,7 @@ import io.texforce.tensor.Backend;
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Shape;
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.WeightDtype;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -117,6 +118,25 @@ public abstract class Module {
             throw new IllegalStateException(getClass().getSimpleName() + " has no parameters, so no backend");
         }
         return be;
+    }
+
+    /** Bytes the parameters' elements occupy as stored (2 per element of a 16-bit weight, 4 otherwise). */
+    public final long parameterBytes() {
+        long n = 0;
+        for (Tensor t : namedParameters().values()) {
+            n += (long) t.numel() * t.dtype().bytes();
+        }
+        return n;
+    }
+
+    /** The dtype of this tree's 16-bit frozen weights, or FP32 when every parameter is float32. */
+    public final WeightDtype weightDtype() {
+        for (Tensor t : namedParameters().values()) {
+            if (t.dtype().isHalf()) {
+                return t.dtype();
+            }
+        }
+        return WeightDtype.FP32;
     }
 
     /** Marks every parameter of this tree trainable or frozen. */

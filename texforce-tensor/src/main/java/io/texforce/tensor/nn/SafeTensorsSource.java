@@ -1,6 +1,7 @@
 package io.texforce.tensor.nn;
 
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.WeightDtype;
 import io.texforce.tensor.io.SafeTensors;
 import io.texforce.tensor.io.SafeTensorsException;
 
@@ -15,7 +16,8 @@ import java.util.stream.Stream;
 
 /**
  * Weights from one or more memory-mapped safetensors files (sharded checkpoints are several files). Tensors are
- * decoded to float32 on request, so F16/BF16 checkpoints never exist twice in memory as float32.
+ * decoded to float32 on request, so F16/BF16 checkpoints never exist twice in memory as float32; weights asked for
+ * in 16 bits are read (or rounded) straight from the mapping without a float32 copy.
  */
 public final class SafeTensorsSource implements WeightSource, AutoCloseable {
     private final List<SafeTensors> files = new ArrayList<>();
@@ -95,6 +97,11 @@ public final class SafeTensorsSource implements WeightSource, AutoCloseable {
     @Override
     public Tensor load(String key) {
         return file(key).tensor(key);
+    }
+
+    @Override
+    public Tensor load(String key, WeightDtype dtype) {
+        return file(key).tensor(key, dtype);
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.texforce.tensor.nn;
 import io.texforce.tensor.Backend;
 import io.texforce.tensor.Shape;
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.WeightDtype;
 import io.texforce.tensor.cpu.CpuBackend;
 
 import java.util.Arrays;
@@ -16,17 +17,22 @@ import java.util.function.Predicate;
  * Hands weights to module constructors by the checkpoint's own dotted names: each submodule pushes its prefix
  * ({@code vb.pp("encoder").pp("layers").pp(3)}), so a constructor names exactly the keys it reads and a reader can
  * check every key against diffusers/transformers. Records which keys were used so that leftovers can be reported.
+ *
+ * <p>Layer weights that are never trained ({@link #getFrozen}: Linear and Conv2d kernels, embedding tables) come in
+ * the builder's {@link WeightDtype}; everything else (norms, biases) is always float32.
  */
 public final class VarBuilder {
     private final WeightSource source;
     private final String prefix;
     private final Backend backend;
+    private final WeightDtype weightDtype;
     private final Set<String> used;
 
-    private VarBuilder(WeightSource source, String prefix, Backend backend, Set<String> used) {
+    private VarBuilder(WeightSource source, String prefix, Backend backend, WeightDtype weightDtype, Set<String> used) {
         this.source = source;
         this.prefix = prefix;
         this.backend = backend;
+        this.weightDtype = weightDtype;
         this.used = used;
     }
 
@@ -36,12 +42,17 @@ public final class VarBuilder {
     }
 
     public static VarBuilder of(WeightSource source, Backend backend) {
-        return new VarBuilder(source, "", backend, Collections.synchronizedSet(new HashSet<>()));
+        return of(source, backend, WeightDtype.FP32);
+    }
+
+    /** A root builder whose frozen layer weights ({@link #getFrozen}) are stored in {@code weightDtype}. */
+    public static VarBuilder of(WeightSource source, Backend backend, WeightDtype weightDtype) {
+        return new VarBuilder(source, "", backend, weightDtype, Collections.synchronizedSet(new HashSet<>()));
     }
 
     /** A builder for the submodule {@code name}. */
     public VarBuilder pp(String name) {
-        return new VarBuilder(source, path(name) + ".", backend, used);
+        return new VarBuilder(source, path(name) + ".", backend, weightDtype, used);
     }
 
     public VarBuilder pp(int index) {
@@ -61,6 +72,11 @@ public final class VarBuilder {
         return source;
     }
 
+    /** The dtype of frozen layer weights. */
+    public WeightDtype weightDtype() {
+        return weightDtype;
+    }
+
     public boolean contains(String name) {
         return source.contains(path(name));
     }
@@ -76,6 +92,18 @@ public final class VarBuilder {
 
     /** The weight {@code name} with the expected shape, or an error naming the key, both shapes and the source. */
     public Tensor get(String name, int... expectedShape) {
+        return load(name, expectedShape, WeightDtype.FP32);
+    }
+
+    /**
+     * A layer weight that is never trained (Linear/Conv2d kernels, embedding tables), checked like {@link #get} and
+     * stored in the builder's weight dtype: with bf16/fp16 it is a 16-bit tensor that cannot require grad.
+     */
+    public Tensor getFrozen(String name, int... expectedShape) {
+        return load(name, expectedShape, weightDtype);
+    }
+
+    private Tensor load(String name, int[] expectedShape, WeightDtype dtype) {
         String key = path(name);
         if (source instanceof RandomSource random) {
             random.expect(key, expectedShape);
@@ -91,7 +119,7 @@ public final class VarBuilder {
                     + " (does config.json match the weights?)");
         }
         used.add(key);
-        Tensor t = source.load(key);
+        Tensor t = dtype.isHalf() ? source.load(key, dtype) : source.load(key);
         return backend == CpuBackend.INSTANCE ? t : t.to(backend);
     }
 

@@ -3,6 +3,7 @@ package io.texforce.unet.model;
 import io.texforce.tensor.Backend;
 import io.texforce.tensor.Functional;
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.WeightDtype;
 import io.texforce.tensor.cpu.CpuBackend;
 import io.texforce.tensor.lora.LoraConfig;
 import io.texforce.tensor.lora.LoraNetwork;
@@ -84,11 +85,16 @@ public final class UNet2DConditionModel extends Module {
     }
 
     public static UNet2DConditionModel load(Path dir, Backend backend) {
+        return load(dir, backend, WeightDtype.FP32);
+    }
+
+    /** Loads with the Linear and Conv2d weights stored in {@code weightDtype} (norms and biases stay fp32). */
+    public static UNet2DConditionModel load(Path dir, Backend backend, WeightDtype weightDtype) {
         ComponentFolder component = ComponentFolder.resolve(dir, "unet");
         Path folder = component.folder();
         UNetConfig c = UNetConfig.load(component.config());
         try (SafeTensorsSource src = SafeTensorsSource.openComponent(folder, "diffusion_pytorch_model")) {
-            VarBuilder vb = VarBuilder.of(src, backend);
+            VarBuilder vb = VarBuilder.of(src, backend, weightDtype);
             UNet2DConditionModel model = new UNet2DConditionModel(vb, c);
             vb.checkAllUsed(k -> false);
             return model;
@@ -97,7 +103,12 @@ public final class UNet2DConditionModel extends Module {
 
     /** A U-Net of the given config with weights from any source (e.g. random weights for benchmarks). */
     public static UNet2DConditionModel build(UNetConfig c, WeightSource source, Backend backend) {
-        return new UNet2DConditionModel(VarBuilder.of(source, backend), c);
+        return build(c, source, backend, WeightDtype.FP32);
+    }
+
+    public static UNet2DConditionModel build(UNetConfig c, WeightSource source, Backend backend,
+                                             WeightDtype weightDtype) {
+        return new UNet2DConditionModel(VarBuilder.of(source, backend, weightDtype), c);
     }
 
     public UNetConfig config() {

@@ -68,8 +68,8 @@ public final class Attention extends Module {
         VarBuilder sub = vb.pp(name);
         int[] stored = sub.storedShape("weight");
         Tensor w = stored != null && stored.length == 4
-                ? sub.get("weight", c, c, 1, 1).reshape(c, c).contiguous()
-                : sub.get("weight", c, c);
+                ? sub.getFrozen("weight", c, c, 1, 1).reshape(c, c)
+                : sub.getFrozen("weight", c, c);
         return new Linear(w, sub.get("bias", c));
     }
 

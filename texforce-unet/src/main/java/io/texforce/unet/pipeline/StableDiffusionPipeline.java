@@ -6,6 +6,8 @@ import io.texforce.tensor.Backend;
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.cpu.CpuBackend;
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.WeightDtype;
+import io.texforce.tensor.cpu.CpuBackend;
 import io.texforce.tensor.random.Generator;
 import io.texforce.unet.model.UNet2DConditionModel;
 import io.texforce.unet.scheduler.DdimScheduler;
@@ -51,11 +53,25 @@ public final class StableDiffusionPipeline {
 
     /** Loads every component of a diffusers pipeline folder onto the CPU (the scheduler config is read as DDIM's). */
     public static StableDiffusionPipeline load(Path dir) {
-        return load(dir, CpuBackend.INSTANCE);
+        return load(dir, CpuBackend.INSTANCE, WeightDtype.FP32);
     }
 
-    /** Loads every component of a diffusers pipeline folder onto {@code backend}. */
+    /** Loads every component of a diffusers pipeline folder onto {@code backend}, weights in fp32. */
     public static StableDiffusionPipeline load(Path dir, Backend backend) {
+        return load(dir, backend, WeightDtype.FP32);
+    }
+
+    /** Loads the pipeline onto the CPU with its frozen layer weights in {@code weightDtype}. */
+    public static StableDiffusionPipeline load(Path dir, WeightDtype weightDtype) {
+        return load(dir, CpuBackend.INSTANCE, weightDtype);
+    }
+
+    /**
+     * Loads every component of a diffusers pipeline folder onto {@code backend}, with the frozen layer weights of
+     * the text encoder, U-Net and VAE stored in {@code weightDtype} (see {@link WeightDtype}); LoRA adapters
+     * attached later are fp32.
+     */
+    public static StableDiffusionPipeline load(Path dir, Backend backend, WeightDtype weightDtype) {
         for (String c : List.of("tokenizer", "text_encoder", "unet", "vae", "scheduler")) {
             if (!Files.isDirectory(dir.resolve(c))) {
                 throw new IllegalArgumentException(dir + " has no " + c + "/ folder (expected a diffusers pipeline folder)");
@@ -63,9 +79,9 @@ public final class StableDiffusionPipeline {
         }
         return new StableDiffusionPipeline(
                 ClipTokenizer.load(dir.resolve("tokenizer")),
-                ClipTextModel.load(dir.resolve("text_encoder"), backend),
-                UNet2DConditionModel.load(dir.resolve("unet"), backend),
-                AutoencoderKL.load(dir.resolve("vae"), backend),
+                ClipTextModel.load(dir.resolve("text_encoder"), backend, weightDtype),
+                UNet2DConditionModel.load(dir.resolve("unet"), backend, weightDtype),
+                AutoencoderKL.load(dir.resolve("vae"), backend, weightDtype),
                 DdimScheduler.load(dir.resolve("scheduler/scheduler_config.json")));
     }
 

@@ -2,6 +2,7 @@ package io.texforce.unet.vae;
 
 import io.texforce.tensor.Backend;
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.WeightDtype;
 import io.texforce.tensor.cpu.CpuBackend;
 import io.texforce.tensor.nn.Conv2d;
 import io.texforce.tensor.nn.Module;
@@ -43,11 +44,16 @@ public final class AutoencoderKL extends Module {
 
     /** Loads {@code vae/} of a pipeline folder (or the vae folder itself). */
     public static AutoencoderKL load(Path dir, Backend backend) {
+        return load(dir, backend, WeightDtype.FP32);
+    }
+
+    /** Loads with the Linear and Conv2d weights stored in {@code weightDtype} (norms and biases stay fp32). */
+    public static AutoencoderKL load(Path dir, Backend backend, WeightDtype weightDtype) {
         ComponentFolder component = ComponentFolder.resolve(dir, "vae");
         Path folder = component.folder();
         VaeConfig c = VaeConfig.load(component.config());
         try (SafeTensorsSource src = SafeTensorsSource.openComponent(folder, "diffusion_pytorch_model")) {
-            VarBuilder vb = VarBuilder.of(src, backend);
+            VarBuilder vb = VarBuilder.of(src, backend, weightDtype);
             AutoencoderKL vae = new AutoencoderKL(vb, c);
             vb.checkAllUsed(k -> false);
             return vae;
@@ -55,7 +61,11 @@ public final class AutoencoderKL extends Module {
     }
 
     public static AutoencoderKL build(VaeConfig c, WeightSource source, Backend backend) {
-        return new AutoencoderKL(VarBuilder.of(source, backend), c);
+        return build(c, source, backend, WeightDtype.FP32);
+    }
+
+    public static AutoencoderKL build(VaeConfig c, WeightSource source, Backend backend, WeightDtype weightDtype) {
+        return new AutoencoderKL(VarBuilder.of(source, backend, weightDtype), c);
     }
 
     public VaeConfig config() {

@@ -1,0 +1,43 @@
+package io.texforce.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.texforce.tensor.TestData;
+import io.texforce.tensor.io.SafeTensors;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code --dtype}: models loaded with 16-bit frozen weights. */
+class WeightDtypeCliTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void embedWithFp16WeightsStaysCloseToTheGolden() {
+        Path out = tmp.resolve("e.safetensors");
+        CliTest.Result r = CliTest.run("embed", "--model", TestData.tinySd1().toString(), "--dtype", "fp16",
+                "--out", out.toString(), "a photo of a cat");
+        assertEquals(0, r.code(), r.err());
+        try (SafeTensors got = SafeTensors.open(out);
+             SafeTensors g = SafeTensors.open(TestData.tinySd1().resolve("golden/golden.safetensors"))) {
+            float[] a = got.floats("embeddings");
+            float[] b = g.tensor("text_encoder.last_hidden_state").narrow(0, 0, 1).toFloatArray();
+            double err = 0;
+            for (int i = 0; i < a.length; i++) {
+                err = Math.max(err, Math.abs(a[i] - b[i]));
+            }
+            System.out.printf("cli embed --dtype fp16 max abs error %.3e%n", err);
+            assertTrue(err > 0 && err < 1e-2, "max abs error " + err);
+        }
+    }
+
+    @Test
+    void anUnknownDtypeIsAUserError() {
+        CliTest.Result r = CliTest.run("embed", "--model", TestData.tinySd1().toString(), "--dtype", "int8",
+                "--out", tmp.resolve("o").toString(), "x");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("int8") && r.err().contains("bf16") && !r.err().contains("\tat "), r.err());
+    }
+}
