@@ -26,15 +26,18 @@ import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /** {@code texforce bench}: timings of full-size models with random weights, as one JSON line. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmark full-size models with random weights of the real shapes; prints one JSON line. "
                 + "unet: U-Net forward (and backward) at --latent. train-step: one TexForce training step "
                 + "(sample --batch trajectories of --steps DDIM steps with CFG, decode, JPEG reward, PPO with "
-                + "backward through the U-Net for --trained-steps of each, AdamW) at --resolution, in samples/s.")
+                + "backward through the U-Net for --trained-steps of each, AdamW) at --resolution, in samples/s. "
+                + "kernels: attention, conv2d, group norm and GEMM at the U-Net's first level (--latent), each next "
+                + "to the plain ops or same-FLOP GEMM it replaces, one JSON line per kernel.")
 final class BenchCommand implements Runnable {
-    @Parameters(index = "0", paramLabel = "BENCH", description = "What to benchmark: unet or train-step.")
+    @Parameters(index = "0", paramLabel = "BENCH", description = "What to benchmark: unet, train-step or kernels.")
     String what;
 
     @Option(names = "--config", defaultValue = "sd15",
@@ -83,6 +86,9 @@ final class BenchCommand implements Runnable {
             description = "train-step: timesteps of each trajectory trained with PPO. Default: ${DEFAULT-VALUE}.")
     int trainedSteps;
 
+    @Option(names = "--kernel", defaultValue = "", description = "kernels: only those whose name contains this.")
+    String kernel;
+
     @Mixin
     DeviceOption device;
 
@@ -102,7 +108,13 @@ final class BenchCommand implements Runnable {
         switch (what) {
             case "unet" -> unet(be, json);
             case "train-step" -> trainStep(be, json);
-            default -> throw new UserError("unknown benchmark '" + what + "' (available: unet, train-step)");
+            case "kernels" -> {
+                List<String> lines = new KernelBench(be, r -> median(be, r), latent).run(kernel);
+                lines.forEach(System.out::println);
+                json.put("latent", latent);
+                json.put("kernels", lines.size());
+            }
+            default -> throw new UserError("unknown benchmark '" + what + "' (available: unet, train-step, kernels)");
         }
         json.put("threads", Parallel.threads());
         json.put("peak_heap_mb", peakHeapMb());

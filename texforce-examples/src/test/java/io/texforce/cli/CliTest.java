@@ -213,6 +213,25 @@ class CliTest {
         assertTrue(forwardOnly.err().contains("--backward"), forwardOnly.err());
     }
 
+    @Test
+    void benchKernelsPrintsOneLinePerKernelAndASummary() throws Exception {
+        Result r = run(new String[]{"bench", "kernels", "--latent", "8", "--warmup", "0", "--iterations", "1"});
+        assertEquals(0, r.code(), r.err());
+        var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        String[] lines = r.out().strip().split("\n");
+        var summary = mapper.readTree(lines[lines.length - 1]);
+        assertEquals(lines.length - 1, summary.get("kernels").asInt(), r.out());
+        assertEquals(6, summary.get("kernels").asInt(), r.out());
+        for (int i = 0; i < lines.length - 1; i++) {
+            var k = mapper.readTree(lines[i]);
+            assertTrue(k.get("ms").asDouble() > 0, lines[i]);
+            assertTrue(k.has("gflop_per_s") || k.has("gb_per_s"), lines[i]);
+        }
+        Result one = run(new String[]{"bench", "kernels", "--latent", "8", "--warmup", "0", "--iterations", "1",
+                "--kernel", "attention_forward_backward"});
+        assertEquals(2, one.out().strip().split("\n").length, one.out());
+    }
+
     private static String[] concat(String[] a, String... b) {
         String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, r, a.length, b.length);

@@ -1,0 +1,173 @@
+package io.texforce.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.texforce.tensor.Backend;
+import io.texforce.tensor.Functional;
+import io.texforce.tensor.GradMode;
+import io.texforce.tensor.Tensor;
+import io.texforce.tensor.random.Generator;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * The kernels that dominate a Stable Diffusion U-Net step, at the shapes of its first level (320 channels, 8 heads
+ * of 40, latent side x side tokens; side 64 is SD 1.5 at 512x512), each next to
+ * the composition of plain ops (or the GEMM of the same FLOPs) that it replaces, on any backend: on the CPU the
+ * same comparisons as the JMH suite, on a GPU our kernels against cuBLAS through the same public API. One JSON
+ * object per kernel; times are medians that wait for the device before stopping the clock.
+ */
+final class KernelBench {
+    private static final int HEADS = 8, HEAD_DIM = 40, CHANNELS = 320;
+
+    /** Times one thunk: the median of {@code iterations} runs after {@code warmup} untimed ones, in seconds. */
+    interface Timer {
+        double median(Runnable body);
+    }
+
+    private final Backend be;
+    private final Timer timer;
+    private final int side, tokens;
+    private final Generator gen = new Generator(7);
+    private final ObjectMapper json = new ObjectMapper();
+
+    KernelBench(Backend be, Timer timer, int side) {
+        this.be = be;
+        this.timer = timer;
+        this.side = side;
+        this.tokens = side * side;
+    }
+
+    /** Runs every comparison (or those whose name contains {@code filter}) and returns one JSON line each. */
+    List<String> run(String filter) {
+        List<String> lines = new ArrayList<>();
+        for (var c : comparisons()) {
+            if (c.name().contains(filter)) {
+                lines.add(measure(c).toString());
+            }
+        }
+        return lines;
+    }
+
+    private record Comparison(String name, double work, String unit, Supplier<Runnable> ours, String baselineName,
+                              Supplier<Runnable> baseline) {
+    }
+
+    private List<Comparison> comparisons() {
+        double attentionFlops = 2.0 * 2.0 * HEADS * tokens * tokens * HEAD_DIM;
+        double convFlops = 2.0 * CHANNELS * CHANNELS * 9 * side * side;
+        double normBytes = 2.0 * 4 * CHANNELS * side * side;
+        return List.of(
+                new Comparison("gemm_" + tokens + "x1280x320", 2.0 * tokens * 1280 * 320, "GFLOP/s",
+                        () -> matmul(tokens, 320, 1280), null, null),
+                new Comparison("attention_forward", attentionFlops, "GFLOP/s", this::attention,
+                        "unfused_matmul_softmax_matmul", this::unfusedAttention),
+                new Comparison("attention_forward_same_flop_gemm", attentionFlops, "GFLOP/s", this::attention,
+                        "gemm_" + tokens + "x" + tokens + "x640", () -> matmul(tokens, 2 * HEADS * HEAD_DIM, tokens)),
+                new Comparison("attention_forward_backward", 3.5 * attentionFlops, "GFLOP/s",
+                        this::attentionWithBackward, null, null),
+                new Comparison("conv2d_3x3_320_" + side + "x" + side, convFlops, "GFLOP/s", this::conv,
+                        "gemm_320x" + tokens + "x2880", () -> matmul(CHANNELS, 9 * CHANNELS, tokens)),
+                new Comparison("group_norm_320_" + side + "x" + side, normBytes, "GB/s", this::groupNorm,
+                        "elementwise_scale", this::scale));
+    }
+
+    private ObjectNode measure(Comparison c) {
+        ObjectNode n = json.createObjectNode();
+        n.put("kernel", c.name());
+        double ours = time(c.ours());
+        n.put("ms", round(ours * 1e3));
+        n.put(c.unit().equals("GB/s") ? "gb_per_s" : "gflop_per_s", round(c.work() / ours / 1e9));
+        if (c.baseline() != null) {
+            double base = time(c.baseline());
+            n.put("baseline", c.baselineName());
+            n.put("baseline_ms", round(base * 1e3));
+            n.put("ours_over_baseline_time", round(ours / base));
+        }
+        return n;
+    }
+
+    /** Builds the inputs outside the timed region, then times the body without autograd unless it asks for it. */
+    private double time(Supplier<Runnable> setup) {
+        Runnable body = setup.get();
+        return timer.median(body);
+    }
+
+    private Runnable matmul(int m, int k, int n) {
+        Tensor a = gen.randn(be, m, k), b = gen.randn(be, k, n);
+        return () -> {
+            try (var g = GradMode.noGrad()) {
+                a.matmul(b);
+            }
+        };
+    }
+
+    private Tensor[] qkv(boolean grad) {
+        Tensor[] t = new Tensor[3];
+        for (int i = 0; i < 3; i++) {
+            t[i] = gen.randn(be, HEADS, tokens, HEAD_DIM).requiresGrad(grad);
+        }
+        return t;
+    }
+
+    private Runnable attention() {
+        Tensor[] t = qkv(false);
+        float scale = (float) (1 / Math.sqrt(HEAD_DIM));
+        return () -> {
+            try (var g = GradMode.noGrad()) {
+                Functional.attention(t[0], t[1], t[2], scale, false);
+            }
+        };
+    }
+
+    private Runnable unfusedAttention() {
+        Tensor[] t = qkv(false);
+        float scale = (float) (1 / Math.sqrt(HEAD_DIM));
+        return () -> {
+            try (var g = GradMode.noGrad()) {
+                t[0].matmul(t[1].transpose(1, 2)).mul(scale).softmax().matmul(t[2]);
+            }
+        };
+    }
+
+    private Runnable attentionWithBackward() {
+        Tensor[] t = qkv(true);
+        float scale = (float) (1 / Math.sqrt(HEAD_DIM));
+        Tensor gOut = gen.randn(be, HEADS, tokens, HEAD_DIM);
+        return () -> Functional.attention(t[0], t[1], t[2], scale, false).mul(gOut).sum().backward();
+    }
+
+    private Runnable conv() {
+        Tensor x = gen.randn(be, 1, CHANNELS, side, side), w = gen.randn(be, CHANNELS, CHANNELS, 3, 3).mul(0.02f);
+        return () -> {
+            try (var g = GradMode.noGrad()) {
+                Functional.conv2d(x, w, null, 1, 1);
+            }
+        };
+    }
+
+    private Runnable groupNorm() {
+        Tensor x = gen.randn(be, 1, CHANNELS, side, side);
+        return () -> {
+            try (var g = GradMode.noGrad()) {
+                Functional.groupNorm(x, 32, null, null, 1e-5f);
+            }
+        };
+    }
+
+    /** One read and one write of the same tensor: the bandwidth a group norm could reach. */
+    private Runnable scale() {
+        Tensor x = gen.randn(be, 1, CHANNELS, side, side);
+        return () -> {
+            try (var g = GradMode.noGrad()) {
+                x.mul(2f);
+            }
+        };
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 1000) / 1000.0;
+    }
+}
