@@ -118,7 +118,7 @@ final class KernelModule {
         }
     }
 
-    private static MemorySegment slot(Arena a, Object arg, String kernel, int index) {
+    static MemorySegment slot(Arena a, Object arg, String kernel, int index) {
         return switch (arg) {
             case null -> a.allocateFrom(ValueLayout.JAVA_LONG, 0L);
             case Tensor t when t.dtype().isHalf() -> throw new IllegalArgumentException("argument " + index
