@@ -29,8 +29,8 @@ final class ParityChecks {
      * both sides, see {@link #activation}). Products of two 16-bit values are exact in float32, so only the sums
      * differ: tensor cores add their float32 partial sums with truncation rather than rounding (Fasi et al., "Numerical
      * behavior of NVIDIA tensor cores", 2021), one ulp of the running sum per k-step at worst, which for K = 768 can
-     * reach ~2e-4 of the partial sums' size. Without rounding the activation on the CPU side, bf16's 2^-9 relative
-     * rounding of each activation element would need a tolerance near 0.3 at K = 768.
+     * reach ~2e-4 of the partial sums' size. Without rounding the activation on the CPU side, bf16's rounding of
+     * each activation element (up to 2^-8 of it) would need a tolerance near 0.3 at K = 768.
      */
     private static final double HALF_GEMM = 5e-4;
 
@@ -211,8 +211,9 @@ final class ParityChecks {
         c.add(check(linear, HALF_GEMM, b -> new Tensor[]{b.matmul(activation(b, input(b, linear, 0, 2, 77, 768), d),
                 input(b, linear, 1, 320, 768).to(d), false, true)}));
         String linearGrad = "matmul " + f + " linear input grad [154,320] x W";
-        c.add(check(linearGrad, HALF_GEMM, b -> new Tensor[]{b.matmul(activation(b, input(b, linearGrad, 0, 154, 320), d),
-                input(b, linearGrad, 1, 320, 768).to(d), false, false)}));
+        c.add(check(linearGrad, HALF_GEMM, b -> new Tensor[]{b.matmul(
+                activation(b, input(b, linearGrad, 0, 154, 320), d), input(b, linearGrad, 1, 320, 768).to(d), false,
+                false)}));
         String weightA = "matmul " + f + " W [48,96] x batched [3,40,96]^T";
         c.add(check(weightA, HALF_GEMM, b -> new Tensor[]{b.matmul(input(b, weightA, 0, 48, 96).to(d),
                 activation(b, input(b, weightA, 1, 3, 40, 96), d), false, true)}));

@@ -37,7 +37,8 @@ class HalfWeightPlumbingTest {
     void aSixteenBitTensorNeverReachesAFloat32KernelArgument() {
         Tensor half = Tensor.of(new float[]{1, 2, 3, 4, 5, 6}, 2, 3).to(BF16);
         try (Arena a = Arena.ofConfined()) {
-            var e = assertThrows(IllegalArgumentException.class, () -> KernelModule.slot(a, half, "softmax_forward", 0));
+            var e = assertThrows(IllegalArgumentException.class,
+                    () -> KernelModule.slot(a, half, "softmax_forward", 0));
             assertEquals("argument 0 of kernel softmax_forward is a bf16 tensor of shape [2, 3]; float32 kernels take"
                     + " 16-bit weights only widened (CudaBackend.dense)", e.getMessage());
         }
