@@ -28,7 +28,7 @@ final class KernelModule {
     static final String RESOURCE = "texforce-kernels.fatbin";
     static final int THREADS = 256;
 
-    /** A 16-bit tensor argument, for the kernels that read or write bfloat16/half elements (the *_bf16, *_fp16 ones). */
+    /** A 16-bit tensor argument, for the kernels that read or write its elements (the *_bf16 and *_fp16 ones). */
     record HalfArg(Tensor tensor) {
         HalfArg {
             if (!tensor.dtype().isHalf()) {
