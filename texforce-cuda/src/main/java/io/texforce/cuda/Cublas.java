@@ -5,6 +5,8 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import io.texforce.tensor.WeightDtype;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -13,15 +15,20 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 
 /**
- * Row-major single-precision GEMMs on cuBLAS ({@code libcublas.so.13}), bound through the foreign function
- * interface. cuBLAS is column-major, and a row-major C = op(A) op(B) is the column-major C^T = op(B)^T op(A)^T,
- * so every call passes B first. Runs in the primary context on the default stream, ordered with our kernels.
+ * Row-major GEMMs with float32 accumulation and output on cuBLAS ({@code libcublas.so.13}), bound through the
+ * foreign function interface: float32 inputs through {@code cublasSgemm}, bfloat16 or half inputs through
+ * {@code cublasGemmEx} with {@code CUBLAS_COMPUTE_32F} (what PyTorch's autocast runs). cuBLAS is column-major, and a
+ * row-major C = op(A) op(B) is the column-major C^T = op(B)^T op(A)^T, so every call passes B first. Runs in the
+ * primary context on the default stream, ordered with our kernels.
  */
 final class Cublas {
     private static final int OP_N = 0, OP_T = 1;
     private static final int DEFAULT_MATH = 0, TF32_TENSOR_OP_MATH = 3;
+    /** cudaDataType_t, cublasComputeType_t and cublasGemmAlgo_t values of library_types.h and cublas_api.h. */
+    private static final int CUDA_R_32F = 0, CUDA_R_16F = 2, CUDA_R_16BF = 14;
+    private static final int CUBLAS_COMPUTE_32F = 68, CUBLAS_GEMM_DEFAULT = -1;
 
-    private final MethodHandle sgemm, sgemmStridedBatched, statusName;
+    private final MethodHandle sgemm, sgemmStridedBatched, gemmEx, gemmStridedBatchedEx, statusName;
     private final MemorySegment handle;
     private final Arena arena = Arena.ofAuto();
     /** Host slots for alpha and beta (cuBLAS's default host pointer mode). */
@@ -43,6 +50,13 @@ final class Cublas {
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS,
                         JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT,
                         JAVA_LONG, JAVA_INT));
+        gemmEx = linker.downcallHandle(Driver.symbol(lib, "cublasGemmEx"), FunctionDescriptor.of(JAVA_INT,
+                ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT,
+                JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+        gemmStridedBatchedEx = linker.downcallHandle(Driver.symbol(lib, "cublasGemmStridedBatchedEx"),
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS,
+                        JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS,
+                        JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT));
         MemorySegment slot = arena.allocate(ADDRESS);
         check(invoke(create, slot), "cublasCreate");
         handle = slot.get(ADDRESS, 0);
@@ -52,19 +66,33 @@ final class Cublas {
     /**
      * Row-major C[m, n] = alpha op(A) op(B) + beta C for {@code batch} matrices at the given element strides
      * (0 broadcasts one matrix); A is [m, k] (or [k, m] when transA) with row stride lda, B is [k, n] (or [n, k]).
+     * A and B hold {@code inputs} elements (float32, bfloat16 or half), C float32; the sums are float32.
      */
-    synchronized void gemm(boolean transA, boolean transB, int m, int n, int k, float alphaValue,
+    synchronized void gemm(WeightDtype inputs, boolean transA, boolean transB, int m, int n, int k, float alphaValue,
                            long a, int lda, long strideA, long b, int ldb, long strideB,
                            float betaValue, long c, int ldc, long strideC, int batch) {
         alpha.set(JAVA_FLOAT, 0, alphaValue);
         beta.set(JAVA_FLOAT, 0, betaValue);
         int opA = transA ? OP_T : OP_N, opB = transB ? OP_T : OP_N;
-        int rc = batch == 1
-                ? invoke(sgemm, handle, opB, opA, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc)
-                : invoke(sgemmStridedBatched, handle, opB, opA, n, m, k, alpha, b, ldb, strideB, a, lda,
-                strideA, beta, c, ldc, strideC, batch);
-        check(rc, "cublasSgemm" + (batch == 1 ? "" : "StridedBatched") + " (m=" + m + ", n=" + n + ", k=" + k
-                + ", batch=" + batch + ")");
+        int rc;
+        String call;
+        if (inputs == WeightDtype.FP32) {
+            call = batch == 1 ? "cublasSgemm" : "cublasSgemmStridedBatched";
+            rc = batch == 1
+                    ? invoke(sgemm, handle, opB, opA, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc)
+                    : invoke(sgemmStridedBatched, handle, opB, opA, n, m, k, alpha, b, ldb, strideB, a, lda,
+                    strideA, beta, c, ldc, strideC, batch);
+        } else {
+            int type = inputs == WeightDtype.BF16 ? CUDA_R_16BF : CUDA_R_16F;
+            call = (batch == 1 ? "cublasGemmEx" : "cublasGemmStridedBatchedEx") + " (" + inputs.cliName()
+                    + " inputs)";
+            rc = batch == 1
+                    ? invoke(gemmEx, handle, opB, opA, n, m, k, alpha, b, type, ldb, a, type, lda, beta, c,
+                    CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT)
+                    : invoke(gemmStridedBatchedEx, handle, opB, opA, n, m, k, alpha, b, type, ldb, strideB, a, type,
+                    lda, strideA, beta, c, CUDA_R_32F, ldc, strideC, batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+        }
+        check(rc, call + " (m=" + m + ", n=" + n + ", k=" + k + ", batch=" + batch + ")");
     }
 
     private void check(int status, String what) {

@@ -1,5 +1,6 @@
 package io.texforce.cuda;
 
+import io.texforce.cuda.KernelModule.HalfArg;
 import io.texforce.tensor.Backend;
 import io.texforce.tensor.BinaryOp;
 import io.texforce.tensor.MatmulShape;
@@ -9,6 +10,7 @@ import io.texforce.tensor.Shape;
 import io.texforce.tensor.Storage;
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.UnaryOp;
+import io.texforce.tensor.WeightDtype;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.ref.Reference;
@@ -23,6 +25,12 @@ import java.util.Optional;
  * default stream of the device's primary context, so every operation is ordered after the previous one and host
  * copies wait for them. Results match {@link io.texforce.tensor.cpu.CpuBackend} op for op in float32 (cuBLAS in
  * strict FP32 unless TF32 is requested).
+ *
+ * <p>Frozen weights may be stored in bfloat16 or half ({@link #fromHostHalf}). A matrix product or convolution with
+ * such a weight runs on cuBLAS with 16-bit inputs and float32 accumulation and output, its float32 operand rounded to
+ * the weight's format first (PyTorch's autocast); an embedding gathers and widens 16-bit rows; every other kernel
+ * gets a 16-bit input widened to float32 by {@link #dense}, the one widening path. Only LoRA merging
+ * ({@link #addInPlace}) writes into a 16-bit weight. See docs/design.md, "Mixed precision".
  *
  * <p>Obtain it with {@link #get()} (GPU 0) or {@link #get(int)}, which throw {@link CudaUnavailableException}
  * ("no CUDA driver/GPU found ...") on machines without a driver or GPU; {@link #unavailableReason()} asks without
@@ -141,11 +149,20 @@ public final class CudaBackend implements Backend {
     }
 
     private CudaStorage uninitialised(long floats) {
-        if (floats > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("tensor of " + floats + " elements exceeds the int index range");
+        return uninitialised(floats, WeightDtype.FP32);
+    }
+
+    private CudaStorage uninitialised(long elements, WeightDtype dtype) {
+        if (elements > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("tensor of " + elements + " elements exceeds the int index range");
         }
         bind();
-        return allocator.allocate(4 * floats, p -> new CudaStorage(this, p, (int) floats));
+        return allocator.allocate(dtype.bytes() * elements, p -> new CudaStorage(this, p, (int) elements, dtype));
+    }
+
+    /** An uninitialised dense 16-bit tensor. */
+    private Tensor emptyHalf(WeightDtype dtype, int... shape) {
+        return new Tensor(uninitialised(Shape.numel(shape), dtype), shape, Shape.contiguousStrides(shape), 0);
     }
 
     private Tensor empty(int... shape) {
@@ -160,9 +177,10 @@ public final class CudaBackend implements Backend {
         return t;
     }
 
-    /** The device address of a tensor's first element. */
+    /** The device address of a tensor's first element (offsets count elements of the storage's width). */
     static long address(Tensor t) {
-        return storage(t).pointer() + 4L * t.offset();
+        CudaStorage s = storage(t);
+        return s.pointer() + (long) s.dtype().bytes() * t.offset();
     }
 
     private static CudaStorage storage(Tensor t) {
@@ -173,15 +191,32 @@ public final class CudaBackend implements Backend {
         return s;
     }
 
-    /** t itself when its elements are already dense in row-major order, else a contiguous copy. */
+    /**
+     * t as dense row-major float32: t itself when it already is, else a contiguous float32 copy. A 16-bit tensor
+     * widens here (through {@link #copy}'s widen kernel), so every kernel that reads its inputs through this method
+     * accepts 16-bit weights.
+     */
     private Tensor dense(Tensor t) {
         storage(t);
-        if (t.isContiguous()) {
+        if (t.dtype() == WeightDtype.FP32 && t.isContiguous()) {
             return t;
         }
         Tensor out = empty(t.shape());
         copy(t, out);
         return out;
+    }
+
+    /** t itself when it is float32 (any strides), else widened: for kernels that read through an Indexer. */
+    private Tensor float32(Tensor t) {
+        return t.dtype() == WeightDtype.FP32 ? t : dense(t);
+    }
+
+    /** The kernel {@code base} for elements of a 16-bit format, e.g. {@code widen_bf16} (native/half.cu). */
+    static String halfKernel(String base, WeightDtype dtype) {
+        if (!dtype.isHalf()) {
+            throw new IllegalArgumentException(base + " has variants for bf16 and fp16 only, not " + dtype.cliName());
+        }
+        return base + "_" + dtype.cliName();
     }
 
     private Tensor denseOrNull(Tensor t) {
@@ -202,6 +237,19 @@ public final class CudaBackend implements Backend {
         CudaStorage s = uninitialised(data.length);
         if (data.length > 0) {
             driver.copyToDevice(s.pointer(), MemorySegment.ofArray(data), 4L * data.length);
+        }
+        return s;
+    }
+
+    /** Device storage of 16-bit weight elements: the bit patterns are uploaded as they are. */
+    @Override
+    public Storage fromHostHalf(short[] bits, WeightDtype dtype) {
+        if (!dtype.isHalf()) {
+            throw new IllegalArgumentException("fromHostHalf takes bf16 or fp16 bit patterns, not " + dtype.cliName());
+        }
+        CudaStorage s = uninitialised(bits.length, dtype);
+        if (bits.length > 0) {
+            driver.copyToDevice(s.pointer(), MemorySegment.ofArray(bits), 2L * bits.length);
         }
         return s;
     }
@@ -236,8 +284,31 @@ public final class CudaBackend implements Backend {
         bind();
         storage(src);
         storage(dst);
-        kernels.elementwise("copy_strided", src.numel(), src, dst, Indexer.of(src.shape(), src.strides(),
-                dst.strides()), src.numel());
+        if (dst.dtype().isHalf()) {
+            throw new IllegalArgumentException("cannot copy into a " + dst.dtype().cliName() + " tensor of shape "
+                    + Shape.str(dst.shape()) + ": 16-bit storage holds frozen weights, which only LoRA merging"
+                    + " (addInPlace) updates");
+        }
+        Indexer ix = Indexer.of(src.shape(), src.strides(), dst.strides());
+        if (src.dtype().isHalf()) {
+            kernels.elementwise(halfKernel("widen", src.dtype()), src.numel(), new HalfArg(src), dst, ix,
+                    src.numel());
+        } else {
+            kernels.elementwise("copy_strided", src.numel(), src, dst, ix, src.numel());
+        }
+    }
+
+    /**
+     * A dense copy of float32 {@code t} (any strides) rounded to 16-bit {@code dtype}, to nearest with ties to even
+     * like {@link WeightDtype#encode}: the activation operand of a 16-bit GEMM.
+     */
+    Tensor roundTo(Tensor t, WeightDtype dtype) {
+        bind();
+        storage(t);
+        Tensor out = emptyHalf(dtype, t.shape());
+        kernels.elementwise(halfKernel("round_to", dtype), t.numel(), t, new HalfArg(out),
+                Indexer.of(t.shape(), t.strides(), out.strides()), t.numel());
+        return out;
     }
 
     @Override
@@ -290,10 +361,9 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor binary(BinaryOp op, Tensor a, Tensor b) {
+    public Tensor binary(BinaryOp op, Tensor x, Tensor y) {
         bind();
-        storage(a);
-        storage(b);
+        Tensor a = float32(x), b = float32(y);
         int[] shape = Shape.broadcast(a.shape(), b.shape());
         Tensor out = empty(shape);
         Indexer ix = Indexer.of(shape, broadcastStrides(a, shape), broadcastStrides(b, shape));
@@ -302,11 +372,9 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public Tensor where(Tensor cond, Tensor a, Tensor b) {
+    public Tensor where(Tensor condition, Tensor x, Tensor y) {
         bind();
-        storage(cond);
-        storage(a);
-        storage(b);
+        Tensor cond = float32(condition), a = float32(x), b = float32(y);
         int[] shape = Shape.broadcast(Shape.broadcast(cond.shape(), a.shape()), b.shape());
         Tensor out = empty(shape);
         Indexer ix = Indexer.of(shape, broadcastStrides(cond, shape), broadcastStrides(a, shape),
@@ -326,8 +394,9 @@ public final class CudaBackend implements Backend {
     // ------------------------------------------------------------------ reductions
 
     @Override
-    public Tensor reduce(ReduceOp op, Tensor x, int[] dims, boolean keepDim) {
+    public Tensor reduce(ReduceOp op, Tensor input, int[] dims, boolean keepDim) {
         bind();
+        Tensor x = float32(input);
         ReducePlan plan = ReducePlan.of(x.shape(), dims, keepDim);
         int outer = plan.outer(), len = plan.len();
         Tensor out = empty(plan.outShape());
@@ -343,12 +412,19 @@ public final class CudaBackend implements Backend {
 
     // ------------------------------------------------------------------ linear algebra
 
-    /** Row-major C = alpha op(A) op(B) + beta C on cuBLAS; the tensors stay reachable until it is enqueued. */
+    /**
+     * Row-major C = alpha op(A) op(B) + beta C on cuBLAS, with A and B both float32 or both of one 16-bit format and C
+     * float32; the tensors stay reachable until it is enqueued.
+     */
     private void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a, int lda,
                       long strideA, Tensor b, int ldb, long strideB, float beta, Tensor c, int ldc, long strideC,
                       int batch) {
-        cublas.gemm(transA, transB, m, n, k, alpha, address(a), lda, strideA, address(b), ldb, strideB, beta,
-                address(c), ldc, strideC, batch);
+        if (a.dtype() != b.dtype() || c.dtype() != WeightDtype.FP32) {
+            throw new IllegalStateException("GEMM of " + a.dtype().cliName() + " A, " + b.dtype().cliName() + " B into "
+                    + c.dtype().cliName() + " C: the inputs must share one format and C must be fp32");
+        }
+        cublas.gemm(a.dtype(), transA, transB, m, n, k, alpha, address(a), lda, strideA, address(b), ldb, strideB,
+                beta, address(c), ldc, strideC, batch);
         Reference.reachabilityFence(a);
         Reference.reachabilityFence(b);
         Reference.reachabilityFence(c);
@@ -367,18 +443,46 @@ public final class CudaBackend implements Backend {
         Tensor c = empty(outShape);
         boolean aShared = g.aShared(), bShared = g.bShared();
         int lda = g.lda(), ldb = g.ldb();
+        WeightDtype inputs = gemmInputs(a.dtype(), b.dtype());
         if (bShared && !transA) {
             // Fold a's batch into rows: one large GEMM against the shared b (the Linear-layer case).
-            Tensor da = dense(a.expand(MatmulShape.withMatrix(batch, m, k)));
-            Tensor db = dense(b);
+            Tensor da = operand(a.expand(MatmulShape.withMatrix(batch, m, k)), inputs);
+            Tensor db = operand(b, inputs);
             gemm(false, transB, nb * m, n, k, 1f, da, k, 0, db, ldb, 0, 0f, c, n, 0, 1);
             return c;
         }
-        Tensor da = aShared ? dense(a) : dense(a.expand(g.aRows()));
-        Tensor db = bShared ? dense(b) : dense(b.expand(g.bRows()));
+        Tensor da = operand(aShared ? a : a.expand(g.aRows()), inputs);
+        Tensor db = operand(bShared ? b : b.expand(g.bRows()), inputs);
         gemm(transA, transB, m, n, k, 1f, da, lda, aShared ? 0 : (long) m * k, db, ldb, bShared ? 0 : (long) k * n,
                 0f, c, n, (long) m * n, nb);
         return c;
+    }
+
+    /**
+     * The element format both inputs of a GEMM go to cuBLAS in: float32 for two float32 operands; the 16-bit format
+     * of a 16-bit operand (a frozen weight), to which the float32 one is rounded, as autocast does; float32 again for
+     * a bf16 operand with an fp16 one, since rounding either to the other's format would lose bits.
+     */
+    static WeightDtype gemmInputs(WeightDtype a, WeightDtype b) {
+        if (a == b) {
+            return a;
+        }
+        if (!a.isHalf()) {
+            return b;
+        }
+        return b.isHalf() ? WeightDtype.FP32 : a;
+    }
+
+    /** t dense in row-major order in the GEMM input format: t itself when it already is, else a converted copy. */
+    private Tensor operand(Tensor t, WeightDtype inputs) {
+        if (inputs == WeightDtype.FP32) {
+            return dense(t);
+        }
+        if (t.dtype() == inputs && t.isContiguous()) {
+            return t;
+        }
+        // A strided 16-bit view widens and rounds back: exact, every 16-bit value being a float32.
+        return roundTo(float32(t), inputs);
     }
 
     @Override
@@ -407,8 +511,14 @@ public final class CudaBackend implements Backend {
             }
         }
         Tensor out = empty(ids.length, dim);
-        kernels.elementwise("embedding_gather", (long) ids.length * dim, dense(weight), fromHost(ids), out,
-                ids.length, dim);
+        if (weight.dtype().isHalf() && weight.isContiguous()) {
+            // A 16-bit table is read in place, the picked rows widened; no float32 copy of the table.
+            kernels.elementwise(halfKernel("embedding_gather", weight.dtype()), (long) ids.length * dim,
+                    new HalfArg(weight), fromHost(ids), out, ids.length, dim);
+        } else {
+            kernels.elementwise("embedding_gather", (long) ids.length * dim, dense(weight), fromHost(ids), out,
+                    ids.length, dim);
+        }
         return out;
     }
 
@@ -439,12 +549,17 @@ public final class CudaBackend implements Backend {
         return (in + 2 * padding - kernel) / stride + 1;
     }
 
-    /** im2col of x [n, c, h, w] into [n, c * kh * kw, oh * ow]. */
-    private Tensor columns(Tensor x, int[] ws, int oh, int ow, int stride, int padding) {
+    /**
+     * im2col of x [n, c, h, w] into [n, c * kh * kw, oh * ow] with elements of {@code format}: float32, or the
+     * 16-bit format of the weight the columns will be multiplied with (each value rounded as it is written).
+     */
+    private Tensor columns(Tensor x, int[] ws, int oh, int ow, int stride, int padding, WeightDtype format) {
         int[] xs = x.shape();
-        Tensor col = empty(xs[0], xs[1] * ws[2] * ws[3], oh * ow);
-        kernels.elementwise("im2col", col.numel(), dense(x), col, xs[0], xs[1], xs[2], xs[3], ws[2], ws[3], oh, ow,
-                stride, padding);
+        int[] shape = {xs[0], xs[1] * ws[2] * ws[3], oh * ow};
+        boolean half = format.isHalf();
+        Tensor col = half ? emptyHalf(format, shape) : empty(shape);
+        kernels.elementwise(half ? halfKernel("im2col", format) : "im2col", col.numel(), dense(x),
+                half ? new HalfArg(col) : col, xs[0], xs[1], xs[2], xs[3], ws[2], ws[3], oh, ow, stride, padding);
         return col;
     }
 
@@ -455,9 +570,11 @@ public final class CudaBackend implements Backend {
         checkConv(xs, ws);
         int oh = outSize(xs[2], ws[2], stride, padding), ow = outSize(xs[3], ws[3], stride, padding);
         int rows = xs[1] * ws[2] * ws[3], plane = oh * ow;
-        Tensor col = columns(x, ws, oh, ow, stride, padding);
+        // A 16-bit weight gets its columns in its own format (autocast's conv), a float32 one float32 columns.
+        WeightDtype inputs = weight.dtype();
+        Tensor col = columns(x, ws, oh, ow, stride, padding, inputs);
         Tensor y = empty(xs[0], ws[0], oh, ow);
-        gemm(false, false, ws[0], plane, rows, 1f, dense(weight), rows, 0, col, plane, (long) rows * plane,
+        gemm(false, false, ws[0], plane, rows, 1f, operand(weight, inputs), rows, 0, col, plane, (long) rows * plane,
                 0f, y, plane, (long) ws[0] * plane, xs[0]);
         if (bias != null) {
             kernels.elementwise("add_channel_bias", y.numel(), y, dense(bias), xs[0], ws[0], plane);
@@ -473,8 +590,9 @@ public final class CudaBackend implements Backend {
         int oh = outSize(xs[2], ws[2], stride, padding), ow = outSize(xs[3], ws[3], stride, padding);
         int rows = xs[1] * ws[2] * ws[3], plane = oh * ow;
         Tensor col = empty(xs[0], rows, plane);
-        gemm(true, false, rows, plane, ws[0], 1f, dense(weight), rows, 0, dense(gy), plane, (long) ws[0] * plane,
-                0f, col, plane, (long) rows * plane, xs[0]);
+        WeightDtype inputs = weight.dtype();
+        gemm(true, false, rows, plane, ws[0], 1f, operand(weight, inputs), rows, 0, operand(gy, inputs), plane,
+                (long) ws[0] * plane, 0f, col, plane, (long) rows * plane, xs[0]);
         Tensor gx = empty(xs);
         kernels.elementwise("col2im", gx.numel(), col, gx, xs[0], xs[1], xs[2], xs[3], ws[2], ws[3], oh, ow,
                 stride, padding);
@@ -488,7 +606,7 @@ public final class CudaBackend implements Backend {
         checkConv(xs, ws);
         int oh = outSize(xs[2], ws[2], stride, padding), ow = outSize(xs[3], ws[3], stride, padding);
         int rows = xs[1] * ws[2] * ws[3], plane = oh * ow;
-        Tensor col = columns(x, ws, oh, ow, stride, padding);
+        Tensor col = columns(x, ws, oh, ow, stride, padding, WeightDtype.FP32);
         Tensor g = dense(gy);
         Tensor gw = empty(ws);
         for (int b = 0; b < xs[0]; b++) {
@@ -734,6 +852,12 @@ public final class CudaBackend implements Backend {
         if (!Arrays.equals(dst.shape(), src.shape())) {
             throw new IllegalArgumentException("addInPlace of shape " + Shape.str(src.shape()) + " into "
                     + Shape.str(dst.shape()));
+        }
+        if (dst.dtype().isHalf()) {
+            // LoRA merging into a 16-bit weight: each sum in float32, rounded once to the weight's format.
+            kernels.elementwise(halfKernel("add_in_place", dst.dtype()), dst.numel(), new HalfArg(dst), dense(src),
+                    alpha, dst.numel());
+            return;
         }
         kernels.elementwise("add_in_place", dst.numel(), dst, dense(src), alpha, dst.numel());
     }

@@ -8,7 +8,8 @@ import java.util.Locale;
  * Runs every kernel of the CUDA backend against the CPU reference and prints a table of max errors and warm
  * timings; exits 1 if any check fails, 2 without a usable GPU. Meant for a GPU machine with only the bundle:
  * {@code java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp 'lib/*'
- * io.texforce.cuda.GpuSelfTest [name-filter]}.
+ * io.texforce.cuda.GpuSelfTest [name-filter]}; the filter picks checks by a part of their name ({@code bf16} for the
+ * bfloat16 weight paths, {@code attention}, ...).
  */
 public final class GpuSelfTest {
     private GpuSelfTest() {

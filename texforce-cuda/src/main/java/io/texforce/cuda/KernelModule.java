@@ -1,5 +1,6 @@
 package io.texforce.cuda;
 
+import io.texforce.tensor.Shape;
 import io.texforce.tensor.Tensor;
 
 import java.io.IOException;
@@ -16,14 +17,26 @@ import java.util.Map;
  * sm_90, PTX for newer GPUs, which the driver compiles at load time). Launches marshal their arguments into the
  * driver's parameter array: each slot holds the address of the argument's value, never the value itself.
  *
- * <p>Argument types: a {@link Tensor} or {@link CudaStorage} passes its device address (a tensor's at its
- * offset), {@code null} a null pointer, {@link Integer} and {@link Float} 32-bit values, {@link Long} a 64-bit
- * value and an {@link Indexer} its struct by value. Tensors and storages stay reachable until the launch is
- * enqueued; the stream orders any later reuse of their memory after the kernel.
+ * <p>Argument types: a float32 {@link Tensor} or a {@link CudaStorage} passes its device address (a tensor's at its
+ * offset), a {@link HalfArg} the address of a 16-bit tensor, {@code null} a null pointer, {@link Integer} and
+ * {@link Float} 32-bit values, {@link Long} a 64-bit value and an {@link Indexer} its struct by value. A 16-bit
+ * tensor passed as a plain {@link Tensor} is an error: float32 kernels would read its bits as floats. Tensors and
+ * storages stay reachable until the launch is enqueued; the stream orders any later reuse of their memory after the
+ * kernel.
  */
 final class KernelModule {
     static final String RESOURCE = "texforce-kernels.fatbin";
     static final int THREADS = 256;
+
+    /** A 16-bit tensor argument, for the kernels that read or write its elements (the *_bf16 and *_fp16 ones). */
+    record HalfArg(Tensor tensor) {
+        HalfArg {
+            if (!tensor.dtype().isHalf()) {
+                throw new IllegalArgumentException("a " + tensor.dtype().cliName() + " tensor of shape "
+                        + Shape.str(tensor.shape()) + " passed where a 16-bit one is expected");
+            }
+        }
+    }
 
     private final Driver driver;
     private final MemorySegment module;
@@ -105,10 +118,14 @@ final class KernelModule {
         }
     }
 
-    private static MemorySegment slot(Arena a, Object arg, String kernel, int index) {
+    static MemorySegment slot(Arena a, Object arg, String kernel, int index) {
         return switch (arg) {
             case null -> a.allocateFrom(ValueLayout.JAVA_LONG, 0L);
+            case Tensor t when t.dtype().isHalf() -> throw new IllegalArgumentException("argument " + index
+                    + " of kernel " + kernel + " is a " + t.dtype().cliName() + " tensor of shape "
+                    + Shape.str(t.shape()) + "; float32 kernels take 16-bit weights only widened (CudaBackend.dense)");
             case Tensor t -> a.allocateFrom(ValueLayout.JAVA_LONG, CudaBackend.address(t));
+            case HalfArg h -> a.allocateFrom(ValueLayout.JAVA_LONG, CudaBackend.address(h.tensor()));
             case CudaStorage s -> a.allocateFrom(ValueLayout.JAVA_LONG, s.pointer());
             case Integer v -> a.allocateFrom(ValueLayout.JAVA_INT, v);
             case Float v -> a.allocateFrom(ValueLayout.JAVA_FLOAT, v);

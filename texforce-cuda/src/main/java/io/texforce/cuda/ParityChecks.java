@@ -5,6 +5,7 @@ import io.texforce.tensor.BinaryOp;
 import io.texforce.tensor.ReduceOp;
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.UnaryOp;
+import io.texforce.tensor.WeightDtype;
 import io.texforce.tensor.cpu.CpuBackend;
 
 import java.util.ArrayList;
@@ -14,14 +15,24 @@ import java.util.function.Function;
 
 /**
  * Every kernel of {@link CudaBackend} against {@link CpuBackend} on seeded random inputs, forward and backward,
- * at the shapes the U-Net and CLIP use and at awkward ones (odd sizes, broadcasts, strided views). Shared by the
- * JUnit tests and {@link GpuSelfTest}.
+ * at the shapes the U-Net and CLIP use and at awkward ones (odd sizes, broadcasts, strided views), and the same
+ * with bf16 and fp16 frozen weights (every such check names its format). Shared by the JUnit tests and
+ * {@link GpuSelfTest}.
  */
 final class ParityChecks {
     /** Float32 kernels whose summation order differs from the CPU's. */
     private static final double FP32 = 1e-5;
     /** Long dot products (GEMM, attention, convolution) accumulate more rounding. */
     private static final double ACCUMULATED = 1e-4;
+    /**
+     * GEMMs on 16-bit inputs against the CPU's float32 GEMM of the very same 16-bit values (the activation rounded on
+     * both sides, see {@link #activation}). Products of two 16-bit values are exact in float32, so only the sums
+     * differ: tensor cores add their float32 partial sums with truncation rather than rounding (Fasi et al., "Numerical
+     * behavior of NVIDIA tensor cores", 2021), one ulp of the running sum per k-step at worst, which for K = 768 can
+     * reach ~2e-4 of the partial sums' size. Without rounding the activation on the CPU side, bf16's rounding of
+     * each activation element (up to 2^-8 of it) would need a tolerance near 0.3 at K = 768.
+     */
+    private static final double HALF_GEMM = 5e-4;
 
     private ParityChecks() {
     }
@@ -169,9 +180,100 @@ final class ParityChecks {
             b.adamW(p, input(b, "adam", 3, 777), m, v, 1e-3f, 0.9f, 0.999f, 1e-8f, 1e-2f, 7);
             return new Tensor[]{p, m, v};
         }));
-        lora(c, "rank 4, 154x768 -> 320", 154, 768, 320, 4);
-        lora(c, "rank 64, odd 70x100 -> 33", 70, 100, 33, 64);
+        lora(c, "rank 4, 154x768 -> 320", 154, 768, 320, 4, WeightDtype.FP32);
+        lora(c, "rank 64, odd 70x100 -> 33", 70, 100, 33, 64, WeightDtype.FP32);
+        for (WeightDtype d : new WeightDtype[]{WeightDtype.BF16, WeightDtype.FP16}) {
+            halfWeights(c, d);
+        }
         return c;
+    }
+
+    /**
+     * The float32 operand of a product with a 16-bit weight: the GPU rounds it to the weight's format itself (as
+     * autocast does); the CPU, which keeps activations in float32, gets it rounded here, so that both multiply the
+     * same values and the tolerance can be tight.
+     */
+    private static Tensor activation(Backend b, Tensor x, WeightDtype d) {
+        return b instanceof CudaBackend ? x : x.to(d);
+    }
+
+    /** The 16-bit weight paths: conversions exactly, GEMM/conv within {@link #HALF_GEMM}, and widened inputs. */
+    private static void halfWeights(List<ParityCheck> c, WeightDtype d) {
+        String f = d.cliName();
+        c.add(check("round to " + f + " (ties, overflow, subnormals)", 0, b -> {
+            float[] values = roundingCases();
+            Tensor x = Tensor.of(b, values, values.length);
+            return new Tensor[]{b instanceof CudaBackend g ? g.roundTo(x, d) : x.to(d)};
+        }));
+        c.add(check("widen " + f + " strided (permute)", 0, b -> new Tensor[]{
+                input(b, "hcopy", 0, 3, 5, 7, 2).to(d).permute(2, 0, 3, 1).contiguous()}));
+        String linear = "matmul " + f + " linear [2,77,768] x [320,768]^T";
+        c.add(check(linear, HALF_GEMM, b -> new Tensor[]{b.matmul(activation(b, input(b, linear, 0, 2, 77, 768), d),
+                input(b, linear, 1, 320, 768).to(d), false, true)}));
+        String linearGrad = "matmul " + f + " linear input grad [154,320] x W";
+        c.add(check(linearGrad, HALF_GEMM, b -> new Tensor[]{b.matmul(
+                activation(b, input(b, linearGrad, 0, 154, 320), d), input(b, linearGrad, 1, 320, 768).to(d), false,
+                false)}));
+        String weightA = "matmul " + f + " W [48,96] x batched [3,40,96]^T";
+        c.add(check(weightA, HALF_GEMM, b -> new Tensor[]{b.matmul(input(b, weightA, 0, 48, 96).to(d),
+                activation(b, input(b, weightA, 1, 3, 40, 96), d), false, true)}));
+        String conv = "conv2d " + f + " 3x3 pad 1 + bias";
+        c.add(check(conv, HALF_GEMM, b -> new Tensor[]{b.conv2d(activation(b, input(b, conv, 0, 2, 8, 13, 11), d),
+                input(b, conv, 1, 16, 8, 3, 3).to(d), input(b, conv, 2, 16), 1, 1)}));
+        String conv2 = "conv2d " + f + " 3x3 stride 2";
+        c.add(check(conv2, HALF_GEMM, b -> new Tensor[]{b.conv2d(activation(b, input(b, conv2, 0, 2, 5, 12, 9), d),
+                input(b, conv2, 1, 7, 5, 3, 3).to(d), null, 2, 1)}));
+        String convGrad = "conv2d " + f + " backward input stride 2";
+        c.add(check(convGrad, HALF_GEMM, b -> new Tensor[]{b.conv2dBackwardInput(
+                activation(b, input(b, convGrad, 0, 2, 7, 6, 5), d), input(b, convGrad, 1, 7, 5, 3, 3).to(d),
+                new int[]{2, 5, 12, 9}, 2, 1)}));
+        int[] ids = {3, 0, 7, 3, 9, 3, 1};
+        c.add(check("embedding " + f, 0, b -> new Tensor[]{b.embedding(input(b, "hemb", 0, 10, 33).to(d), ids)}));
+        c.add(check("addInPlace into " + f + " (LoRA merge)", 0, b -> {
+            Tensor w = input(b, "haip", 0, 1000).to(d);
+            b.addInPlace(w, input(b, "haip", 1, -0.01f, 0.01f, 1000), -0.3f);
+            return new Tensor[]{w};
+        }));
+        c.add(check("binary MUL of " + f + " (widened)", 0, b -> new Tensor[]{
+                b.binary(BinaryOp.MUL, input(b, "hmul", 0, 4, 1, 33).to(d), input(b, "hmul", 1, 5, 33))}));
+        c.add(check("reduce SUM of " + f + " (widened)", FP32, b -> new Tensor[]{
+                b.reduce(ReduceOp.SUM, input(b, "hsum", 0, 2, 50, 33).to(d), new int[]{0, 1}, false)}));
+        lora(c, "rank 4, " + f + " W (widened)", 154, 768, 320, 4, d);
+    }
+
+    /**
+     * Floats whose rounding to bf16 and fp16 is easy to get wrong: exact ties (to even) at every exponent of both
+     * formats, values at and beyond the largest finite ones, subnormals of all three formats, signed zeros,
+     * infinities and NaN, and random bit patterns.
+     */
+    private static float[] roundingCases() {
+        // fp16: largest finite, just below and at the tie with infinity, smallest normal, smallest subnormal, the
+        // tie between it and zero, three quarters of it. bf16: largest finite (the tie above it is among the ties).
+        List<Float> v = new ArrayList<>(List.of(0f, -0f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN,
+                Float.MAX_VALUE, -Float.MAX_VALUE, Float.MIN_VALUE, -Float.MIN_VALUE, Float.MIN_NORMAL, 1e-40f,
+                65504f, 65519.99f, 65520f, -65520f, 1e5f, Math.scalb(1f, -14), Math.scalb(1f, -24),
+                Math.scalb(1f, -25), Math.scalb(3f, -26), 1e-6f, Float.intBitsToFloat(0x7F7F0000)));
+        for (int e = 1; e < 255; e++) {
+            for (int upper : new int[]{0, 1, 0x3A, 0x7F}) {
+                // bf16 ties: the dropped 16 bits are exactly half an ulp, the kept ones even (0, 0x3A) or odd.
+                v.add(Float.intBitsToFloat(e << 23 | upper << 16 | 0x8000));
+                // fp16 ties: the dropped 13 bits are exactly half an ulp.
+                v.add(-Float.intBitsToFloat(e << 23 | upper << 13 | 0x1000));
+            }
+        }
+        for (int k = 0; k < 24; k++) {
+            v.add(Math.scalb(k + 0.5f, -24));  // halfway between neighbouring fp16 subnormals
+        }
+        Random r = new Random(7);
+        for (int i = 0; i < 4096; i++) {
+            v.add(Float.intBitsToFloat(r.nextInt()));
+            v.add((r.nextFloat() - 0.5f) * 140000f);
+        }
+        float[] out = new float[v.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = v.get(i);
+        }
+        return out;
     }
 
     private static void attention(List<ParityCheck> c, String shape, int bh, int nq, int nk, int d, int dv,
@@ -187,12 +289,15 @@ final class ParityChecks {
         }));
     }
 
-    /** The fused LoRA kernel against its definition composed of CPU matmuls. */
-    private static void lora(List<ParityCheck> c, String shape, int m, int k, int n, int r) {
+    /**
+     * The fused LoRA kernel against its definition composed of CPU matmuls; a 16-bit base weight W reaches the
+     * kernel widened, so the CPU's matmuls keep x in float32 as well.
+     */
+    private static void lora(List<ParityCheck> c, String shape, int m, int k, int n, int r, WeightDtype wd) {
         float scale = 0.5f;
         String name = "LoRA matmul " + shape;
         c.add(check(name, ACCUMULATED, b -> {
-            Tensor x = input(b, name, 0, m, k), w = input(b, name, 1, -0.1f, 0.1f, n, k),
+            Tensor x = input(b, name, 0, m, k), w = input(b, name, 1, -0.1f, 0.1f, n, k).to(wd),
                     a = input(b, name, 2, -0.1f, 0.1f, r, k), up = input(b, name, 3, -0.1f, 0.1f, n, r);
             if (b instanceof CudaBackend g) {
                 return g.lora(x, w, a, up, scale);
@@ -203,7 +308,7 @@ final class ParityChecks {
             return new Tensor[]{y, t};
         }));
         c.add(check(name + " backward", ACCUMULATED, b -> {
-            Tensor x = input(b, name, 0, m, k), w = input(b, name, 1, -0.1f, 0.1f, n, k),
+            Tensor x = input(b, name, 0, m, k), w = input(b, name, 1, -0.1f, 0.1f, n, k).to(wd),
                     a = input(b, name, 2, -0.1f, 0.1f, r, k), up = input(b, name, 3, -0.1f, 0.1f, n, r);
             Tensor gy = input(b, name, 4, m, n);
             Tensor t = b.matmul(x, a, false, true);

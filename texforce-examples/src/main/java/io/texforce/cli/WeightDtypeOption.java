@@ -10,7 +10,9 @@ final class WeightDtypeOption {
     @Option(names = {"--dtype", "--weight-dtype"}, paramLabel = "fp32|bf16|fp16", defaultValue = "fp32",
             converter = Converter.class,
             description = "Storage of the frozen Linear/Conv2d weights and embeddings: fp32, or bf16/fp16 for half the"
-                    + " memory (arithmetic stays fp32; LoRA and optimizer state are fp32). Default: ${DEFAULT-VALUE}.")
+                    + " memory (LoRA and optimizer state stay fp32; arithmetic too on the CPU, while on a GPU the"
+                    + " products with these weights take 16-bit inputs and accumulate in fp32)."
+                    + " Default: ${DEFAULT-VALUE}.")
     WeightDtype value = WeightDtype.FP32;
 
     static final class Converter implements ITypeConverter<WeightDtype> {

@@ -56,6 +56,10 @@ class DeviceCliTest {
         assertEquals(2, cuda.code());
         assertEquals("texforce generate: device 'cuda' is not available: " + reason.get(), cuda.err().strip());
         System.out.println(cuda.err().strip());
+        // The GPU session's bf16 benchmark parses and stops at the device, not at --dtype.
+        CliTest.Result bench = run("bench", "unet", "--device", "cuda", "--dtype", "bf16", "--latent", "8");
+        assertEquals(2, bench.code());
+        assertEquals("texforce bench: device 'cuda' is not available: " + reason.get(), bench.err().strip());
     }
 
     @Test
