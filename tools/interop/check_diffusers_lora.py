@@ -12,7 +12,8 @@ Both directions, on the tiny SD 1.x pipeline in testdata/tiny-sd1 (float32, CPU)
 2. diffusers/peft -> TexForce-J: peft adapters (random non-zero B, an alpha_pattern/rank_pattern entry) are
    saved with `StableDiffusionPipeline.save_lora_weights` (with and without adapter metadata, in the peft and
    in the dreambooth-script key layouts) and as a kohya file (`convert_state_dict_to_kohya`); the TexForce-J
-   CLI must reproduce diffusers' outputs for each file.
+   CLI must reproduce diffusers' outputs for each file. The first is then re-written by LoraNetwork.save
+   (tools/interop/ResaveLora.java) and must give diffusers the same outputs again.
 
 Exits non-zero when any maximum absolute error exceeds --tol. Run through tools/interop/check_diffusers_lora.sh,
 which builds the virtual environment. Needs torch, transformers, peft, safetensors and diffusers' source tree.
@@ -86,15 +87,16 @@ class LogCapture(logging.Handler):
 
 def key_problems(messages, adapter):
     """Warnings that say tensors of `adapter` found no layer or a layer got no tensor. transformers 5's load report
-    also lists, as missing, the tensors of adapters loaded earlier: those lines are not about this file.
+    also lists, as missing, the tensors of adapters loaded earlier: those lines are not about this file; its
+    unexpected keys are (they carry no adapter name).
     ("No LoRA keys associated to <model>" only says that a file holds no tensors for one of the components;
     whether every tensor reached a layer is checked by check_adapter_matches_file.)"""
     bad = ("unexpected", "missing", "not found", "could not", "mismatch")
     problems = []
     for m in messages:
         if "LOAD REPORT" in m:
-            problems += [line for line in m.splitlines() if ("MISSING" in line or "UNEXPECTED" in line
-                                                             or "MISMATCH" in line) and f".{adapter}." in line]
+            problems += [line for line in m.splitlines() if "| UNEXPECTED" in line or "| MISMATCH" in line
+                         or ("| MISSING" in line and f".{adapter}." in line)]
         elif any(b in m.lower() for b in bad) and "no lora keys associated" not in m.lower():
             problems.append(m)
     return problems
@@ -137,6 +139,18 @@ class TexForce:
         self.run("embed", "--model", self.model, "--out", out, *lora_args, *prompts)
         return load_file(out)["embeddings"]
 
+    def resave(self, component, lora, out):
+        """tools/interop/ResaveLora.java: our reader, then our writer (LoraNetwork.save)."""
+        lib = REPO / "texforce-examples" / "target"
+        java = (f'source "{REPO}/.ci/find-jdk.sh" >&2 && exec "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector '
+                f'--enable-native-access=ALL-UNNAMED -cp "{lib}/texforce-examples.jar:{lib}/lib/*" '
+                f'"{REPO}/tools/interop/ResaveLora.java" "$@"')
+        r = subprocess.run(["bash", "-c", java, "resave", str(self.model), component, str(lora), str(out)],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"ResaveLora {component} {lora} failed ({r.returncode}):\n{r.stderr}")
+        return out
+
     def unet(self, inputs, loras=()):
         out = self._out()
         lora_args = [a for f, w in loras for a in ("--lora", f"{f}:{w}")]
@@ -159,6 +173,15 @@ def check_adapter_matches_file(report, module, adapter, path, prefix):
         tensors = to_module_names(tensors, module)
     rank = meta.get(f"{prefix}.r")
     alpha = meta.get(f"{prefix}.lora_alpha")
+    from peft.utils.other import get_pattern_key
+
+    def expected_scale(name):
+        """peft's rule: per-layer rank_pattern / alpha_pattern entries override r / lora_alpha."""
+        r = meta.get(f"{prefix}.rank_pattern", {}).get(get_pattern_key(meta.get(f"{prefix}.rank_pattern", {}), name), rank)
+        a = meta.get(f"{prefix}.alpha_pattern", {}).get(get_pattern_key(meta.get(f"{prefix}.alpha_pattern", {}), name),
+                                                        alpha)
+        return a / (r ** 0.5 if meta.get(f"{prefix}.use_rslora") else r)
+
     expected = {k[: -len(".lora_A.weight")] for k in tensors if k.endswith(".lora_A.weight")}
     layers = lora_layers(module, adapter)
     if set(layers) != expected:
@@ -171,11 +194,11 @@ def check_adapter_matches_file(report, module, adapter, path, prefix):
         worst = max(worst,
                     (layer.lora_A[adapter].weight - tensors[name + ".lora_A.weight"]).abs().max().item(),
                     (layer.lora_B[adapter].weight - tensors[name + ".lora_B.weight"]).abs().max().item())
-        if rank is not None and abs(layer.scaling[adapter] - alpha / rank) > 1e-6:
-            report.problem(f"{path.name}: {name} scale {layer.scaling[adapter]} != alpha/r = {alpha}/{rank}")
+        if rank is not None and abs(layer.scaling[adapter] - expected_scale(name)) > 1e-6:
+            report.problem(f"{path.name}: {name} scale {layer.scaling[adapter]} != {expected_scale(name)}")
             break
     print(f"  {'ok  ' if worst == 0 else 'FAIL'} {path.name}: '{adapter}' on {len(layers)} {prefix} layers, "
-          f"tensors equal to the file (max diff {worst:g}), scale alpha/r = {alpha}/{rank}")
+          f"tensors equal to the file (max diff {worst:g}), scales as the metadata says (alpha {alpha}, r {rank})")
     if worst != 0:
         report.failures.append(f"{path.name}: loaded tensors differ from the file by {worst}")
 
@@ -387,6 +410,18 @@ def diffusers_to_texforce(report, tf, model, prompts, unet_in_file, unet_in, wor
                    base_te)
     report.compare("U-Net, kohya (convert_state_dict_to_kohya)", tf.unet(unet_in_file, [(kohya, 1.0)]), ref_unet,
                    base_unet)
+
+    # Back again: the peft file with per-layer ranks/alphas and rsLoRA, read and re-written by us, read by diffusers.
+    te_back = tf.resave("text_encoder", with_meta, files / "resaved_text_encoder.safetensors")
+    unet_back = tf.resave("unet", with_meta, files / "resaved_unet.safetensors")
+    p = load_pipeline(model)
+    load_lora(report, p, te_back, "te")
+    load_lora(report, p, unet_back, "unet")
+    check_adapter_matches_file(report, p.text_encoder, "te", te_back, "text_encoder")
+    check_adapter_matches_file(report, p.unet, "unet", unet_back, "unet")
+    dd = Diffusers(p, prompts, unet_in)
+    report.compare("text encoder, that file re-saved by TexForce-J", dd.embed(), want_te, base_te)
+    report.compare("U-Net, that file re-saved by TexForce-J (rank/alpha patterns)", dd.unet(), want_unet, base_unet)
 
 
 def main():

@@ -34,17 +34,17 @@ final class PeftNames {
     }
 
     /**
-     * The shortest dotted suffix of {@code path} that selects none of {@code others}, never a bare index
-     * ({@code to_out.0}, not {@code 0}). Short names survive a renamed model root (transformers 5 dropped CLIP's
+     * The shortest dotted suffix of {@code path} that selects none of {@code others} and does not start with an index
+     * ({@code to_out.0}, not {@code 0}; {@code layers.1.self_attn.q_proj}, not {@code 1.self_attn.q_proj}). Short names survive a renamed model root (transformers 5 dropped CLIP's
      * {@code text_model.}), full paths would not; names shared with other layers would adapt those too.
      */
     static String shortestUniqueSuffix(String path, Collection<String> others) {
         String[] parts = path.split("\\.");
         for (int k = 1; k <= parts.length; k++) {
-            String suffix = String.join(".", java.util.Arrays.copyOfRange(parts, parts.length - k, parts.length));
-            if (suffix.chars().allMatch(Character::isDigit)) {
+            if (parts[parts.length - k].chars().allMatch(Character::isDigit)) {
                 continue;
             }
+            String suffix = String.join(".", java.util.Arrays.copyOfRange(parts, parts.length - k, parts.length));
             boolean clash = false;
             for (String o : others) {
                 if (selects(suffix, o)) {
