@@ -1,7 +1,5 @@
 package io.texforce.tensor.lora;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.io.SafeTensors;
 import io.texforce.tensor.nn.LoraLayer;
@@ -65,6 +63,7 @@ public final class LoraFile {
             }
         });
         Map<String, Tensor[]> parts = new LinkedHashMap<>();
+        Map<String, String> writerPaths = new HashMap<>();
         List<String> unknown = new ArrayList<>();
         for (var e : tensors.entrySet()) {
             String key = e.getKey();
@@ -74,19 +73,19 @@ public final class LoraFile {
                 continue;
             }
             String layer;
+            String writerPath;
             if (parsed.kohya()) {
                 if (!parsed.layer().startsWith(kohyaPrefix + "_")) {
                     continue;
                 }
                 layer = kohya.get(parsed.layer());
+                writerPath = layer;
             } else {
-                layer = stripPrefix(parsed.layer(), component, layers.keySet());
-                if (layer == null) {
+                writerPath = stripPrefix(parsed.layer(), component, layers.keySet());
+                if (writerPath == null) {
                     continue;
                 }
-                if (!layers.containsKey(layer)) {
-                    layer = null;
-                }
+                layer = layers.containsKey(writerPath) ? writerPath : uniqueSuffixMatch(writerPath, layers.keySet());
             }
             if (layer == null) {
                 unknown.add(key);
@@ -94,12 +93,13 @@ public final class LoraFile {
             }
             Tensor[] slot = parts.computeIfAbsent(layer, k -> new Tensor[3]);
             slot[parsed.role().ordinal()] = e.getValue();
+            writerPaths.put(layer, writerPath);
         }
         if (!unknown.isEmpty()) {
             throw new IllegalArgumentException(path + ": " + unknown.size() + " tensor(s) match no " + component
                     + " layer of the model: " + (unknown.size() > 8 ? unknown.subList(0, 8) + " ..." : unknown));
         }
-        Float metaAlpha = metadataAlpha(component);
+        LoraScaleRules rules = LoraScaleRules.parse(metadata.get("lora_adapter_metadata"), component, path);
         Map<String, LoraWeights> out = new LinkedHashMap<>();
         for (var e : parts.entrySet()) {
             Tensor[] t = e.getValue();
@@ -107,10 +107,29 @@ public final class LoraFile {
                 throw new IllegalArgumentException(path + ": layer " + e.getKey() + " has only the "
                         + (t[0] == null ? "up (lora_B)" : "down (lora_A)") + " matrix");
             }
-            Float alpha = t[2] != null ? Float.valueOf(t[2].item()) : metaAlpha;
+            Float alpha = t[2] != null ? Float.valueOf(t[2].item())
+                    : rules.alphaFor(writerPaths.get(e.getKey()), t[0].size(0));
             out.put(e.getKey(), new LoraWeights(e.getKey(), t[0], t[1], alpha));
         }
         return out;
+    }
+
+    /**
+     * The one model layer whose path ends with {@code "." + layer}, or null. Files from models whose root was
+     * renamed name layers by a shorter path: transformers 5 dropped CLIPTextModel's {@code text_model.} level, so
+     * peft state dicts taken from it say {@code encoder.layers.0.self_attn.q_proj}.
+     */
+    private static String uniqueSuffixMatch(String layer, Set<String> known) {
+        String found = null;
+        for (String k : known) {
+            if (k.endsWith("." + layer)) {
+                if (found != null) {
+                    return null;
+                }
+                found = k;
+            }
+        }
+        return found;
     }
 
     /** The layer path without the component prefix; null when the key belongs to another component. */
@@ -127,23 +146,5 @@ public final class LoraFile {
             }
         }
         return layer;
-    }
-
-    /** alpha from diffusers' {@code lora_adapter_metadata} JSON ({@code "<component>.lora_alpha"}), if any. */
-    private Float metadataAlpha(String component) {
-        String json = metadata.get("lora_adapter_metadata");
-        if (json == null) {
-            return null;
-        }
-        try {
-            JsonNode n = new ObjectMapper().readTree(json);
-            JsonNode a = n.get(component + ".lora_alpha");
-            if (a == null) {
-                a = n.get("lora_alpha");
-            }
-            return a == null || !a.isNumber() ? null : (float) a.asDouble();
-        } catch (java.io.IOException e) {
-            throw new IllegalArgumentException(path + ": malformed lora_adapter_metadata JSON: " + e.getMessage(), e);
-        }
     }
 }

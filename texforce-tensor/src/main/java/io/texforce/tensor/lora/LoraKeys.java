@@ -33,7 +33,7 @@ public final class LoraKeys {
                 case "lora_up.weight" -> Role.UP;
                 default -> Role.ALPHA;
             };
-            return new Parsed(m.group(1), role, true);
+            return new Parsed(canonicalKohyaLayer(m.group(1)), role, true);
         }
         m = PROCESSOR.matcher(key);
         if (m.matches()) {
@@ -49,6 +49,15 @@ public final class LoraKeys {
             return new Parsed(m.group(1), m.group(2).equals("A") ? Role.DOWN : Role.UP, false);
         }
         return null;
+    }
+
+    /**
+     * Kohya names of the first text encoder: sd-scripts write {@code lora_te_}, SDXL files and diffusers'
+     * {@code convert_state_dict_to_kohya} (for every pipeline) write {@code lora_te1_}; diffusers reads both as
+     * {@code text_encoder}, and so do we ({@code lora_te2_} stays the second text encoder's).
+     */
+    private static String canonicalKohyaLayer(String layer) {
+        return layer.startsWith("lora_te1_") ? "lora_te_" + layer.substring("lora_te1_".length()) : layer;
     }
 
     /** kohya's name of a layer: prefix + "_" + path with dots replaced by underscores. */

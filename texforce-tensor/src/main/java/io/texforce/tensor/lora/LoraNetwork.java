@@ -159,32 +159,66 @@ public final class LoraNetwork {
     }
 
     /**
-     * Writes the adapter atomically in the peft/diffusers layout that {@code load_lora_weights} reads, with rank,
-     * alpha and targets in {@code __metadata__["lora_adapter_metadata"]} so the scale survives the round trip.
+     * Writes the adapter atomically in the peft/diffusers layout that {@code load_lora_weights} reads, with the peft
+     * config diffusers builds the adapter from in {@code __metadata__["lora_adapter_metadata"]}: r and lora_alpha
+     * (the most common ones), rank_pattern / alpha_pattern for layers that differ, and target_modules naming
+     * exactly the adapted layers (see {@link #peftTargets}).
      */
     public void save(Path file) {
         SafeTensorsWriter w = new SafeTensorsWriter();
         parameters().forEach((k, t) -> w.put(k, t.detach()));
-        LoraAdapter first = adapters.values().iterator().next();
+        int rank = mostCommon(adapters.values().stream().map(LoraAdapter::rank).toList());
+        float alpha = mostCommon(adapters.values().stream().map(LoraAdapter::alpha).toList());
+        Map<String, Integer> rankPattern = new LinkedHashMap<>();
+        Map<String, Float> alphaPattern = new LinkedHashMap<>();
+        adapters.forEach((p, a) -> {
+            if (a.rank() != rank) {
+                rankPattern.put(patternKey(p, q -> adapters.get(q).rank() != a.rank()), a.rank());
+            }
+            if (a.alpha() != alpha) {
+                alphaPattern.put(patternKey(p, q -> adapters.get(q).alpha() != a.alpha()), a.alpha());
+            }
+        });
         ObjectMapper json = new ObjectMapper();
         ObjectNode meta = json.createObjectNode();
-        meta.put(component + ".r", first.rank());
-        meta.put(component + ".lora_alpha", first.alpha());
-        List<String> targets = new ArrayList<>();
-        for (String p : adapters.keySet()) {
-            String leaf = p.substring(p.lastIndexOf('.') + 1);
-            if (leaf.matches("\\d+")) {
-                String parent = p.substring(0, p.lastIndexOf('.'));
-                leaf = parent.substring(parent.lastIndexOf('.') + 1) + "." + leaf;
-            }
-            if (!targets.contains(leaf)) {
-                targets.add(leaf);
-            }
-        }
-        meta.set(component + ".target_modules", json.valueToTree(targets));
+        meta.put(component + ".r", rank);
+        meta.put(component + ".lora_alpha", alpha);
+        meta.set(component + ".rank_pattern", json.valueToTree(rankPattern));
+        meta.set(component + ".alpha_pattern", json.valueToTree(alphaPattern));
+        meta.set(component + ".target_modules", json.valueToTree(peftTargets()));
         meta.put(component + ".init_lora_weights", "gaussian");
         w.metadata("lora_adapter_metadata", meta.toString());
         w.metadata("format", "pt");
         w.write(file);
+    }
+
+    /**
+     * peft target names that select every adapted layer and no other adaptable one: for each layer the shortest
+     * path suffix no unadapted layer shares ({@code to_q}; {@code attn2.to_k} when attn1.to_k is not adapted).
+     * Loaders that inject by target name would otherwise add (zero) adapters to the unadapted namesakes.
+     */
+    List<String> peftTargets() {
+        List<String> unadapted = layers.keySet().stream().filter(p -> !adapters.containsKey(p)).toList();
+        List<String> targets = new ArrayList<>();
+        for (String p : adapters.keySet()) {
+            String t = PeftNames.shortestUniqueSuffix(p, unadapted);
+            if (!targets.contains(t)) {
+                targets.add(t);
+            }
+        }
+        return targets;
+    }
+
+    /** A peft pattern key for layer {@code path} that selects no adapted layer for which {@code differs} holds. */
+    private String patternKey(String path, java.util.function.Predicate<String> differs) {
+        List<String> others = adapters.keySet().stream().filter(q -> !q.equals(path) && differs.test(q)).toList();
+        // peft treats pattern keys as regular expressions: dots in module paths must be literal.
+        return PeftNames.shortestUniqueSuffix(path, others).replace(".", "\\.");
+    }
+
+    private static <T> T mostCommon(List<T> values) {
+        Map<T, Integer> counts = new LinkedHashMap<>();
+        values.forEach(v -> counts.merge(v, 1, Integer::sum));
+        return Collections.max(counts.entrySet(), Map.Entry.comparingByValue()).getKey();
     }
 }
