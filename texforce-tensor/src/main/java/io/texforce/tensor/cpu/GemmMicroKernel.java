@@ -67,6 +67,8 @@ final class GemmMicroKernel {
     /**
      * As {@link #tile}, but B is read in place from a row-major matrix with row stride {@code ldb} instead of a
      * packed strip: for the attention blocks, whose probability and score-gradient blocks serve directly as B.
+     * The body repeats {@link #tile}'s on purpose: the GEMM's inner loop keeps its constant stride, and an A/B of
+     * the two forms on a shared machine could not show whether delegating costs anything.
      */
     static void tile(int kc, float[] a, int ao, float[] b, int bo, int ldb, float[] c, int co, int ldc,
                      boolean add) {
