@@ -13,7 +13,7 @@ import java.io.UncheckedIOException;
         description = "Text-encoder reinforcement learning for Stable Diffusion.",
         subcommands = {TokenizeCommand.class, EmbedCommand.class, UnetCommand.class, DecodeCommand.class,
                 GenerateCommand.class, TrainCommand.class, EvaluateCommand.class, ScoreCommand.class,
-                ConvertCommand.class,
+                ConvertCommand.class, GoldensCommand.class,
                 BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit code for invalid input (bad flags, missing or malformed files). */

@@ -1,0 +1,70 @@
+package io.texforce.cli;
+
+import io.texforce.tensor.Tensor;
+import io.texforce.tensor.TestData;
+import io.texforce.tensor.io.SafeTensors;
+import io.texforce.tensor.io.SafeTensorsWriter;
+import io.texforce.tensor.io.TensorInfo;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code check-goldens}: the fixture's reference outputs recomputed by the CLI, on the CPU and on a stand-in device. */
+class GoldensCommandTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void everyGoldenPassesOnTheCpuAndOnTheStandInDevice() {
+        for (String device : new String[]{"cpu", "foreign"}) {
+            CliTest.Result r = CliTest.run("check-goldens", "--model", TestData.tinySd1().toString(), "--device", device);
+            System.out.print(r.out());
+            assertEquals(0, r.code(), r.out() + r.err());
+            assertEquals(9, r.out().lines().filter(l -> l.endsWith(" ok")).count(), r.out());
+            assertTrue(r.out().contains("all goldens within tolerance"), r.out());
+        }
+    }
+
+    @Test
+    void aWrongGoldenFailsWithExitStatusOneAndNamesIt() throws IOException {
+        Path model = tmp.resolve("tiny");
+        Files.createDirectories(model.resolve("golden"));
+        try (var files = Files.list(TestData.tinySd1())) {
+            for (Path p : files.toList()) {
+                if (!p.getFileName().toString().equals("golden")) {
+                    Files.createSymbolicLink(model.resolve(p.getFileName()), p.toAbsolutePath());
+                }
+            }
+        }
+        var writer = new SafeTensorsWriter();
+        try (SafeTensors golden = SafeTensors.open(TestData.tinySd1().resolve("golden/golden.safetensors"))) {
+            for (String k : golden.keys()) {
+                TensorInfo info = golden.info(k);
+                if (info.dtype().isFloatingPoint()) {
+                    Tensor v = golden.tensor(k);
+                    writer.put(k, k.equals("vae.out.decoded") ? v.add(0.01f) : v);
+                } else {
+                    writer.putInts(k, golden.ints(k), info.shape(), info.dtype());
+                }
+            }
+        }
+        writer.write(model.resolve("golden/golden.safetensors"));
+        CliTest.Result r = CliTest.run("check-goldens", "--model", model.toString());
+        assertEquals(1, r.code(), r.out() + r.err());
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("vae.out.decoded") && l.endsWith("FAIL")), r.out());
+        assertTrue(r.out().contains("1 golden(s) FAILED"), r.out());
+    }
+
+    @Test
+    void aFolderWithoutGoldensIsAUserError() {
+        CliTest.Result r = CliTest.run("check-goldens", "--model", tmp.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("golden/golden.safetensors"), r.err());
+    }
+}
