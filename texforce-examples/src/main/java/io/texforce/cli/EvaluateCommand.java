@@ -63,7 +63,7 @@ final class EvaluateCommand implements Runnable {
         LoraSpec.attachAll(pipe.unet(), unetLoras);
         PromptSource source = PromptSource.parse(prompts);
         List<Float> scores = new ArrayList<>();
-        try (Reward reward = rewardOptions.create()) {
+        try (Reward reward = rewardOptions.create(pipe.backend())) {
             for (int start = 0; start < seeds; start += batchSize) {
                 int b = Math.min(batchSize, seeds - start);
                 List<String> ps = new ArrayList<>();

@@ -3,6 +3,8 @@ package io.texforce.cli;
 import io.texforce.rewards.Reward;
 import io.texforce.rewards.RewardFactory;
 import io.texforce.rewards.RewardOptions;
+import io.texforce.tensor.Backend;
+import io.texforce.tensor.cpu.CpuBackend;
 import picocli.CommandLine.Option;
 
 import java.net.URI;
@@ -38,14 +40,20 @@ final class RewardArgs {
             description = "A term of --reward weighted; repeat for each term.")
     List<String> weights = new ArrayList<>();
 
-    /** Builds the reward, turning bad options into user errors. */
+    /** Builds the reward with its models on the CPU, turning bad options into user errors. */
     Reward create() {
+        return create(CpuBackend.INSTANCE);
+    }
+
+    /** Builds the reward with its models (CLIP towers, aesthetic head) on {@code backend}. */
+    Reward create(Backend backend) {
         for (Path p : new Path[]{rewardModel, aestheticHead}) {
             if (p != null && !Files.exists(p)) {
                 throw new UserError(p + " does not exist");
             }
         }
-        return new RewardFactory(new RewardOptions(rewardModel, aestheticHead, url(), weights())).create(reward);
+        return new RewardFactory(new RewardOptions(rewardModel, aestheticHead, url(), weights(), backend))
+                .create(reward);
     }
 
     private URI url() {

@@ -38,6 +38,9 @@ final class ScoreCommand implements Runnable {
             description = "Prompts: one per image, or one for all (rewards that ignore prompts need none).")
     List<String> prompts = new ArrayList<>();
 
+    @Mixin
+    DeviceOption device;
+
     @Override
     public void run() {
         List<String> perImage = promptsPerImage();
@@ -47,7 +50,7 @@ final class ScoreCommand implements Runnable {
             }
         }
         float[] scores = new float[images.size()];
-        try (Reward reward = rewardArgs.create()) {
+        try (Reward reward = rewardArgs.create(device.backend())) {
             // Images of one size go to the reward as one batch.
             Map<List<Integer>, List<Integer>> bySize = new LinkedHashMap<>();
             List<Tensor> loaded = new ArrayList<>();

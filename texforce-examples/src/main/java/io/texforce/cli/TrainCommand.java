@@ -159,7 +159,7 @@ final class TrainCommand implements Runnable {
     @Override
     public void run() {
         Backend backend = device.backend();
-        try (Reward reward = rewardOptions.create()) {
+        try (Reward reward = rewardOptions.create(backend)) {
             TrainingSummary s = TexForceTrainer.builder()
                     .model(model).device(backend).weightDtype(dtype.value).reward(reward)
                     .prompts(PromptSource.parse(prompts)).outputDir(out).resume(resume)

@@ -6,6 +6,7 @@ import io.texforce.tensor.Tensor;
 import io.texforce.tensor.TestData;
 import io.texforce.tensor.io.DType;
 import io.texforce.tensor.io.Images;
+import io.texforce.tensor.foreign.ForeignBackend;
 import io.texforce.tensor.io.SafeTensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -69,6 +70,35 @@ class RewardCliTest {
         // The head here is the F16 legacy pickle: its rounded weights move the score by about 1e-4.
         System.out.printf("cli score aesthetic (fp16 head) max abs error %.3e%n", max);
         assertTrue(max < 2e-3, "max abs error " + max);
+    }
+
+    @Test
+    void rewardModelsRunOnTheChosenDeviceWithTheCpusScores() throws IOException {
+        Path a = png("raw_0"), b = png("raw_1");
+        String[][] rewards = {
+                {"--reward", "aesthetic", "--reward-model", CLIP.resolve("hf").toString(), "--aesthetic-head",
+                        CLIP.resolve("aesthetic_mlp_fp16_legacy.pth").toString()},
+                {"--reward", "clip-score", "--reward-model", CLIP.resolve("hf").toString(), "--prompt",
+                        "a photo of a cat"}};
+        for (String[] reward : rewards) {
+            String[] images = {"--image", a.toString(), b.toString()};
+            CliTest.Result cpu = run(concat(concat(new String[]{"score"}, reward), images));
+            long uploads = ForeignBackend.INSTANCE.hostWrites();
+            CliTest.Result foreign = run(concat(concat(new String[]{"score", "--device", "foreign"}, reward), images));
+            assertEquals(0, cpu.code(), cpu.err());
+            assertEquals(0, foreign.code(), foreign.err());
+XX
+            long uploaded = ForeignBackend.INSTANCE.hostWrites() - uploads;
+            assertTrue(uploaded > 100, "tensors uploaded to the device: " + uploaded);
+            // The stand-in device runs the CPU's kernels, so a model that really runs there scores identically.
+            assertEquals(cpu.out(), foreign.out(), reward[1]);
+        }
+    }
+
+    private static String[] concat(String[] x, String... y) {
+        String[] r = java.util.Arrays.copyOf(x, x.length + y.length);
+        System.arraycopy(y, 0, r, x.length, y.length);
+        return r;
     }
 
     @Test

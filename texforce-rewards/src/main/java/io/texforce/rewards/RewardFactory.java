@@ -50,7 +50,7 @@ public final class RewardFactory {
                 Path path = require(options.rewardModel(), name, "--reward-model (CLIP ViT-L/14)");
                 Path head = require(options.aestheticHead(), name, "--aesthetic-head (sac+logos+ava1-l14-linearMSE.pth)");
                 ClipModel model = model(path);
-                yield new AestheticScore(model, processor(path, model), AestheticHead.load(head));
+                yield new AestheticScore(model, processor(path, model), AestheticHead.load(head, options.backend()));
             }
             case "clip-score" -> {
                 Path path = require(options.rewardModel(), name, "--reward-model (a CLIP model)");
@@ -65,7 +65,7 @@ public final class RewardFactory {
             case "hpsv2" -> {
                 Path path = require(options.rewardModel(), name, "--reward-model (HPS_v2_compressed.pt or its"
                         + " safetensors conversion)");
-                ClipModel model = models.computeIfAbsent(path, RewardFactory::loadHps);
+                ClipModel model = models.computeIfAbsent(path, this::loadHps);
                 yield ClipSimilarity.hpsV2(model,
                         ClipImageProcessor.longestEdgePadded(model.config().vision().imageSize()), tokenizer(path));
             }
@@ -97,23 +97,23 @@ public final class RewardFactory {
     }
 
     private ClipModel model(Path path) {
-        return models.computeIfAbsent(path, ClipModel::load);
+        return models.computeIfAbsent(path, p -> ClipModel.load(p, options.backend()));
     }
 
     /** HPSv2 checkpoints carry no config: open_clip's ViT-H-14 unless one lies beside the file. */
-    private static ClipModel loadHps(Path path) {
+    private ClipModel loadHps(Path path) {
         if (Files.isDirectory(path)) {
-            return ClipModel.load(path);
+            return ClipModel.load(path, options.backend());
         }
         String name = path.getFileName().toString();
         String stem = name.contains(".") ? name.substring(0, name.lastIndexOf('.')) : name;
         for (Path config : List.of(path.resolveSibling(stem + "_config.json"),
                 path.resolveSibling("open_clip_config.json"))) {
             if (Files.isRegularFile(config)) {
-                return ClipModel.loadOpenClip(path, ClipModelConfig.loadOpenClip(config));
+                return ClipModel.loadOpenClip(path, ClipModelConfig.loadOpenClip(config), options.backend());
             }
         }
-        return ClipModel.loadOpenClip(path, ClipModelConfig.openClipPreset("ViT-H-14"));
+        return ClipModel.loadOpenClip(path, ClipModelConfig.openClipPreset("ViT-H-14"), options.backend());
     }
 
     /** The folder's preprocessor_config.json when it has one, else CLIP's defaults at the model's input size. */

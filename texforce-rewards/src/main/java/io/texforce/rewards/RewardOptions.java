@@ -1,5 +1,8 @@
 package io.texforce.rewards;
 
+import io.texforce.tensor.Backend;
+import io.texforce.tensor.cpu.CpuBackend;
+
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -12,10 +15,18 @@ import java.util.Map;
  * @param aestheticHead the LAION aesthetic MLP ({@code .pth} or {@code .safetensors})
  * @param url           the reward service of {@code http}
  * @param weights       the terms of {@code weighted}: reward name to weight, in order
+ * @param backend       where reward models (CLIP towers, aesthetic head) run; null means the CPU
  */
-public record RewardOptions(Path rewardModel, Path aestheticHead, URI url, Map<String, Float> weights) {
+public record RewardOptions(Path rewardModel, Path aestheticHead, URI url, Map<String, Float> weights,
+                            Backend backend) {
     public RewardOptions {
         weights = weights == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(weights));
+        backend = backend == null ? CpuBackend.INSTANCE : backend;
+    }
+
+    /** Options with the reward models on the CPU. */
+    public RewardOptions(Path rewardModel, Path aestheticHead, URI url, Map<String, Float> weights) {
+        this(rewardModel, aestheticHead, url, weights, null);
     }
 
     /** No options: enough for the JPEG rewards. */

@@ -1,5 +1,7 @@
 package io.texforce.rewards.clip;
 
+import io.texforce.tensor.Backend;
+import io.texforce.tensor.cpu.CpuBackend;
 import io.texforce.rewards.torch.WeightFile;
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.nn.Linear;
@@ -37,13 +39,23 @@ public final class AestheticHead extends Module {
 
     /** Loads the head from a {@code .pth} or {@code .safetensors} file. */
     public static AestheticHead load(Path file) {
+        return load(file, CpuBackend.INSTANCE);
+    }
+
+    /** As {@link #load(Path)}, with the weights on {@code backend}. */
+    public static AestheticHead load(Path file, Backend backend) {
         try (WeightFile f = WeightFile.open(file)) {
-            return fromWeights(f.source());
+            return fromWeights(f.source(), backend);
         }
     }
 
     public static AestheticHead fromWeights(WeightSource source) {
-        VarBuilder vb = VarBuilder.of(source);
+        return fromWeights(source, CpuBackend.INSTANCE);
+    }
+
+    /** The head from weights under its checkpoint's names, on {@code backend}. */
+    public static AestheticHead fromWeights(WeightSource source, Backend backend) {
+        VarBuilder vb = VarBuilder.of(source, backend);
         AestheticHead head = new AestheticHead(vb);
         vb.checkAllUsed(k -> false);
         return head;

@@ -1,5 +1,7 @@
 package io.texforce.rewards.clip;
 
+import io.texforce.tensor.Backend;
+import io.texforce.tensor.cpu.CpuBackend;
 import io.texforce.clip.text.ClipTextTransformer;
 import io.texforce.rewards.torch.WeightFile;
 import io.texforce.tensor.Tensor;
@@ -48,10 +50,15 @@ public final class ClipModel extends Module {
      * checkpoint whose config is {@code <stem>_config.json} or {@code open_clip_config.json} beside it.
      */
     public static ClipModel load(Path path) {
+        return load(path, CpuBackend.INSTANCE);
+    }
+
+    /** As {@link #load(Path)}, with the weights on {@code backend}. */
+    public static ClipModel load(Path path, Backend backend) {
         if (Files.isDirectory(path)) {
-            return loadTransformers(path);
+            return loadTransformers(path, backend);
         }
-        return loadOpenClip(path, ClipModelConfig.loadOpenClip(openClipConfigOf(path)));
+        return loadOpenClip(path, ClipModelConfig.loadOpenClip(openClipConfigOf(path)), backend);
     }
 
     /** The open_clip config file that belongs to {@code weights}. */
@@ -70,6 +77,11 @@ public final class ClipModel extends Module {
 
     /** Loads a transformers folder: config.json and model.safetensors (or pytorch_model.bin). */
     public static ClipModel loadTransformers(Path dir) {
+        return loadTransformers(dir, CpuBackend.INSTANCE);
+    }
+
+    /** As {@link #loadTransformers(Path)}, with the weights on {@code backend}. */
+    public static ClipModel loadTransformers(Path dir, Backend backend) {
         Path configJson = dir.resolve("config.json");
         if (!Files.isRegularFile(configJson)) {
             throw new IllegalArgumentException("no config.json in " + dir + " (expected a transformers CLIPModel folder)");
@@ -78,7 +90,7 @@ public final class ClipModel extends Module {
         if (Files.isRegularFile(dir.resolve("model.safetensors"))
                 || Files.isRegularFile(dir.resolve("model.safetensors.index.json"))) {
             try (SafeTensorsSource src = SafeTensorsSource.openComponent(dir, "model")) {
-                return fromWeights(src, c);
+                return fromWeights(src, c, backend);
             }
         }
         Path bin = dir.resolve("pytorch_model.bin");
@@ -86,20 +98,30 @@ public final class ClipModel extends Module {
             throw new IllegalArgumentException("no model.safetensors or pytorch_model.bin in " + dir);
         }
         try (WeightFile file = WeightFile.open(bin)) {
-            return fromWeights(file.source(), c);
+            return fromWeights(file.source(), c, backend);
         }
     }
 
     /** Loads an OpenAI / open_clip checkpoint (.safetensors, or a PyTorch pickle) with config {@code c}. */
     public static ClipModel loadOpenClip(Path weights, ClipModelConfig c) {
+        return loadOpenClip(weights, c, CpuBackend.INSTANCE);
+    }
+
+    /** As {@link #loadOpenClip(Path, ClipModelConfig)}, with the weights on {@code backend}. */
+    public static ClipModel loadOpenClip(Path weights, ClipModelConfig c, Backend backend) {
         try (WeightFile file = WeightFile.open(weights)) {
-            return fromWeights(new OpenClipSource(file.source()), c);
+            return fromWeights(new OpenClipSource(file.source()), c, backend);
         }
     }
 
     /** Builds the model from weights under transformers' names, failing on weights it would not use. */
     public static ClipModel fromWeights(WeightSource source, ClipModelConfig c) {
-        VarBuilder vb = VarBuilder.of(source);
+        return fromWeights(source, c, CpuBackend.INSTANCE);
+    }
+
+    /** As {@link #fromWeights(WeightSource, ClipModelConfig)}, with the weights on {@code backend}. */
+    public static ClipModel fromWeights(WeightSource source, ClipModelConfig c, Backend backend) {
+        VarBuilder vb = VarBuilder.of(source, backend);
         ClipModel model = new ClipModel(vb, c);
         vb.checkAllUsed(k -> k.endsWith("position_ids") || NON_WEIGHTS.contains(k));
         return model;
