@@ -28,7 +28,7 @@
 #define TC_ROWS (16 * TC_WARPS)
 #define TC_KEYS 64
 #define TC_MAX_DIM 128
-// Shared memory allows 2 to 3 blocks per SM at the SD head dims (62 KB at d = 40, 71 KB at d = 64); asking ptxas
+// Shared memory allows 2 to 3 blocks per SM at the SD head dims (61 KiB at d = 40, 71 KiB at d = 64); asking ptxas
 // for 4 leaves it up to 128 registers, where it neither spills nor limits occupancy.
 #define TC_MIN_BLOCKS 4
 

@@ -30,7 +30,8 @@ import java.util.Optional;
  * such a weight runs on cuBLAS with 16-bit inputs and float32 accumulation and output, its float32 operand rounded to
  * the weight's format first (PyTorch's autocast); an embedding gathers and widens 16-bit rows; every other kernel
  * gets a 16-bit input widened to float32 by {@link #dense}, the one widening path. Only LoRA merging
- * ({@link #addInPlace}) writes into a 16-bit weight. See docs/design.md, "Mixed precision".
+ * ({@link #addInPlace}) writes into a 16-bit weight. Attention asked for in bf16 or fp16 (by a model with such
+ * weights) runs on tensor cores ({@link TensorCoreAttention}). See docs/design.md, "Mixed precision".
  *
  * <p>Obtain it with {@link #get()} (GPU 0) or {@link #get(int)}, which throw {@link CudaUnavailableException}
  * ("no CUDA driver/GPU found ...") on machines without a driver or GPU; {@link #unavailableReason()} asks without
