@@ -112,9 +112,10 @@ __device__ void attention_forward_tc(const float* __restrict__ q, const float* _
         row_max[r] = -INFINITY;
         row_sum[r] = 0.0f;
     }
+    __syncthreads();  // a warp's rows were set up by threads of other warps (also read when there are no keys)
     const int key_end = causal ? min(nk, i0 + TC_ROWS) : nk;
     for (int j0 = 0; j0 < key_end; j0 += TC_KEYS) {
-        __syncthreads();  // every warp is done with the previous key tile (and, the first time, the loads above)
+        if (j0 > 0) __syncthreads();  // every warp is done with the previous key tile
         tc_load_rounded<F>(kh, j0, nk, d, ks, TC_KEYS, dp, qk_stride);
         tc_load_rounded<F>(vh, j0, nk, dv, vs, TC_KEYS, dvp, v_stride);
         __syncthreads();

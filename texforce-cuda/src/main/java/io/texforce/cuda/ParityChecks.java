@@ -211,7 +211,10 @@ final class ParityChecks {
             new AttentionShape("odd 1x5x130 d7 dv9", 1, 5, 130, 7, 9, false),
             new AttentionShape("self 2x100x160 (fp32 fallback)", 2, 100, 100, 160, 160, false));
 
-    /** Whether {@code s} runs on tensor cores in a 16-bit precision (else on the exact float32 kernel). */
+    /**
+     * Whether {@code s} runs on tensor cores in a 16-bit precision (else on the exact float32 kernel), on GPUs with
+     * the shared memory per block of an A100 or H100 (d = 128 needs 111 KiB; consumer GPUs' 99 KiB fall back).
+     */
     static boolean onTensorCores(AttentionShape s) {
         return s.d() <= TensorCoreAttention.MAX_DIM && s.dv() <= TensorCoreAttention.MAX_DIM;
     }
