@@ -7,7 +7,25 @@
 //
 // Tile sizes bq and bk are launch arguments; the caller sizes dynamic shared memory with the formulas in
 // attention_forward_smem_floats / attention_backward_smem_floats (mirrored by the Java launcher).
+//
+// The backward also serves the reduced-precision mode, whose forward is attention_forward_tc (attention_tc.cu): with
+// format TF_ROUND_BF16 or TF_ROUND_FP16 it rounds q, k and v to that format as it loads them, so that it recomputes
+// the very scores the tensor-core forward's lse belongs to and differentiates the function that forward computed.
 #include "common.cuh"
+#include "half.cuh"
+
+#define TF_ROUND_NONE 0
+#define TF_ROUND_BF16 1
+#define TF_ROUND_FP16 2
+
+// x rounded to the 16-bit format `format` names (and widened back), or x itself for TF_ROUND_NONE.
+__device__ __forceinline__ float round_as(float x, int format) {
+    switch (format) {
+        case TF_ROUND_BF16: return Bf16::load(Bf16::store(x));
+        case TF_ROUND_FP16: return Fp16::load(Fp16::store(x));
+        default: return x;
+    }
+}
 
 // Shared-memory rows of Q, K, V and dO are padded to an odd stride so that threads of a warp reading different
 // rows at the same column hit different banks.
@@ -21,13 +39,16 @@ __host__ __device__ __forceinline__ int attention_backward_smem_floats(int bq, i
     return 2 * bk * padded(d) + 2 * bk * padded(dv) + bq * padded(d) + bq * padded(dv) + 2 * bq * (bk + 1) + 2 * bq;
 }
 
-// Copies rows [row0, row0 + rows) of a [*, cols] matrix into a tile with row stride `stride`, scaled by `mul`;
-// tile rows past the matrix end (up to tile_rows) are zeroed so that masked lanes never multiply garbage.
+// Copies rows [row0, row0 + rows) of a [*, cols] matrix into a tile with row stride `stride`, each value rounded
+// as `format` says and then scaled by `mul`; tile rows past the matrix end (up to tile_rows) are zeroed so that
+// masked lanes never multiply garbage.
 __device__ __forceinline__ void load_tile(const float* __restrict__ src, int row0, int rows, int total_rows,
-                                          int cols, float mul, float* tile, int tile_rows, int stride) {
+                                          int cols, float mul, float* tile, int tile_rows, int stride,
+                                          int format = TF_ROUND_NONE) {
     for (int idx = threadIdx.x; idx < tile_rows * cols; idx += blockDim.x) {
         int r = idx / cols, c = idx % cols;
-        tile[r * stride + c] = (r < rows && row0 + r < total_rows) ? src[(size_t) (row0 + r) * cols + c] * mul : 0.0f;
+        tile[r * stride + c] = (r < rows && row0 + r < total_rows)
+                ? round_as(src[(size_t) (row0 + r) * cols + c], format) * mul : 0.0f;
     }
 }
 
@@ -135,12 +156,14 @@ extern "C" __global__ void attention_delta(const float* __restrict__ g_out, cons
 }
 
 // One block per (key tile, head): accumulates gk, gv for its keys in shared memory over all query tiles that see
-// them and adds each tile's query gradient into gq (zeroed by the caller) with atomics.
+// them and adds each tile's query gradient into gq (zeroed by the caller) with atomics. `format` (TF_ROUND_*) says
+// how q, k and v are rounded as they are loaded; g_out, lse and delta are used as they are.
 extern "C" __global__ void attention_backward(const float* __restrict__ q, const float* __restrict__ k,
                                               const float* __restrict__ v, const float* __restrict__ g_out,
                                               const float* __restrict__ lse, const float* __restrict__ delta,
                                               float* __restrict__ gq, float* __restrict__ gk, float* __restrict__ gv,
-                                              int nq, int nk, int d, int dv, float scale, int causal, int bq, int bk) {
+                                              int nq, int nk, int d, int dv, float scale, int causal, int bq, int bk,
+                                              int format) {
     extern __shared__ float smem[];
     const int dp = padded(d), dvp = padded(dv), sp = bk + 1;
     float* ks = smem;                 // [bk][dp]
@@ -158,8 +181,8 @@ extern "C" __global__ void attention_backward(const float* __restrict__ q, const
     const int kn = min(bk, nk - j0);
     const float* qh = q + (size_t) h * nq * d;
     const float* goh = g_out + (size_t) h * nq * dv;
-    load_tile(k + (size_t) h * nk * d, j0, kn, nk, d, 1.0f, ks, bk, dp);
-    load_tile(v + (size_t) h * nk * dv, j0, kn, nk, dv, 1.0f, vs, bk, dvp);
+    load_tile(k + (size_t) h * nk * d, j0, kn, nk, d, 1.0f, ks, bk, dp, format);
+    load_tile(v + (size_t) h * nk * dv, j0, kn, nk, dv, 1.0f, vs, bk, dvp, format);
     for (int idx = threadIdx.x; idx < bk * dp; idx += blockDim.x) gks[idx] = 0.0f;
     for (int idx = threadIdx.x; idx < bk * dvp; idx += blockDim.x) gvs[idx] = 0.0f;
 
@@ -167,7 +190,7 @@ extern "C" __global__ void attention_backward(const float* __restrict__ q, const
     for (int i0 = causal ? j0 / bq * bq : 0; i0 < nq; i0 += bq) {
         const int m = min(bq, nq - i0);
         __syncthreads();
-        load_tile(qh, i0, m, nq, d, 1.0f, qs, bq, dp);
+        load_tile(qh, i0, m, nq, d, 1.0f, qs, bq, dp, format);
         load_tile(goh, i0, m, nq, dv, 1.0f, gos, bq, dvp);
         for (int r = threadIdx.x; r < bq; r += blockDim.x) {
             bool valid = r < m;

@@ -1,6 +1,7 @@
 // The two 16-bit formats of frozen weights (io.texforce.tensor.WeightDtype), as load/store policies for kernel
 // templates. Loads are exact. Stores round to nearest, ties to even, overflow to infinity, subnormals kept (nvcc
 // flushes nothing without --use_fast_math): WeightDtype.encode, and PyTorch's .to(torch.bfloat16 / torch.float16).
+// Element and round() give the same rounding as the CUDA type that tensor-core (WMMA) fragments take.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -8,12 +9,16 @@
 #include <cstdint>
 
 struct Bf16 {
+    using Element = __nv_bfloat16;
+    __device__ __forceinline__ static Element round(float v) { return __float2bfloat16_rn(v); }
     // A bfloat16 is the upper half of a float32.
     __device__ __forceinline__ static float load(uint16_t bits) { return __uint_as_float((uint32_t) bits << 16); }
-    __device__ __forceinline__ static uint16_t store(float v) { return __bfloat16_as_ushort(__float2bfloat16_rn(v)); }
+    __device__ __forceinline__ static uint16_t store(float v) { return __bfloat16_as_ushort(round(v)); }
 };
 
 struct Fp16 {
+    using Element = __half;
+    __device__ __forceinline__ static Element round(float v) { return __float2half_rn(v); }
     __device__ __forceinline__ static float load(uint16_t bits) { return __half2float(__ushort_as_half(bits)); }
-    __device__ __forceinline__ static uint16_t store(float v) { return __half_as_ushort(__float2half_rn(v)); }
+    __device__ __forceinline__ static uint16_t store(float v) { return __half_as_ushort(round(v)); }
 };

@@ -30,7 +30,8 @@ import java.util.Optional;
  * such a weight runs on cuBLAS with 16-bit inputs and float32 accumulation and output, its float32 operand rounded to
  * the weight's format first (PyTorch's autocast); an embedding gathers and widens 16-bit rows; every other kernel
  * gets a 16-bit input widened to float32 by {@link #dense}, the one widening path. Only LoRA merging
- * ({@link #addInPlace}) writes into a 16-bit weight. See docs/design.md, "Mixed precision".
+ * ({@link #addInPlace}) writes into a 16-bit weight. Attention asked for in bf16 or fp16 (by a model with such
+ * weights) runs on tensor cores ({@link TensorCoreAttention}). See docs/design.md, "Mixed precision".
  *
  * <p>Obtain it with {@link #get()} (GPU 0) or {@link #get(int)}, which throw {@link CudaUnavailableException}
  * ("no CUDA driver/GPU found ...") on machines without a driver or GPU; {@link #unavailableReason()} asks without
@@ -765,11 +766,27 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor[] attention(Tensor q, Tensor k, Tensor v, float scale, boolean causal) {
+        return attention(q, k, v, scale, causal, WeightDtype.FP32);
+    }
+
+    /**
+     * Attention in {@code precision}: bf16 and fp16 run the tensor-core kernel ({@link TensorCoreAttention}: q, k, v
+     * and the probabilities rounded to that format, scores, softmax and accumulators in float32) for head dims up to
+     * 128; FP32, and larger head dims in any precision, run the exact float32 kernel.
+     */
+    @Override
+    public Tensor[] attention(Tensor q, Tensor k, Tensor v, float scale, boolean causal, WeightDtype precision) {
         bind();
         int[] qs = q.shape(), ks = k.shape(), vs = v.shape();
         checkAttention(qs, ks, vs);
         int b = qs[0], nq = qs[1], nk = ks[1], d = qs[2], dv = vs[2];
         Tensor out = empty(b, nq, dv), lse = empty(b, nq);
+        if (TensorCoreAttention.applies(precision, d, dv, sharedMemoryOptIn)) {
+            kernels.launch(TensorCoreAttention.kernel(precision), TensorCoreAttention.blocks(nq), b,
+                    TensorCoreAttention.THREADS, TensorCoreAttention.sharedBytes(d, dv), dense(q), dense(k), dense(v),
+                    out, lse, nq, nk, d, dv, scale, causal ? 1 : 0);
+            return new Tensor[]{out, lse};
+        }
         int tile = attentionTile(false, d, dv);
         kernels.launch("attention_forward", Math.ceilDiv(nq, tile), b, KernelModule.THREADS,
                 4 * attentionSharedFloats(false, tile, tile, d, dv), dense(q), dense(k), dense(v), out, lse, nq, nk,
@@ -780,6 +797,17 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor[] attentionBackward(Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, float scale,
                                       boolean causal) {
+        return attentionBackward(gOut, q, k, v, out, lse, scale, causal, WeightDtype.FP32);
+    }
+
+    /**
+     * Gradients of {@link #attention(Tensor, Tensor, Tensor, float, boolean, WeightDtype)} on the float32 kernel.
+     * After a tensor-core forward it rounds q, k and v as that forward did, so that it rebuilds the probabilities
+     * from the same scores the forward's lse belongs to.
+     */
+    @Override
+    public Tensor[] attentionBackward(Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, float scale,
+                                      boolean causal, WeightDtype precision) {
         bind();
         int[] qs = q.shape(), ks = k.shape(), vs = v.shape();
         checkAttention(qs, ks, vs);
@@ -791,9 +819,10 @@ public final class CudaBackend implements Backend {
                 dense(out), delta, b * nq, dv);
         Tensor gq = zeros(qs), gk = empty(ks), gv = empty(vs);
         int tile = attentionTile(true, d, dv);
+        int rounding = TensorCoreAttention.backwardRounding(precision, d, dv, sharedMemoryOptIn);
         kernels.launch("attention_backward", Math.ceilDiv(nk, tile), b, KernelModule.THREADS,
                 4 * attentionSharedFloats(true, tile, tile, d, dv), dense(q), dense(k), dense(v), g, dense(lse),
-                delta, gq, gk, gv, nq, nk, d, dv, scale, causal ? 1 : 0, tile, tile);
+                delta, gq, gk, gv, nq, nk, d, dv, scale, causal ? 1 : 0, tile, tile, rounding);
         return new Tensor[]{gq, gk, gv};
     }
 

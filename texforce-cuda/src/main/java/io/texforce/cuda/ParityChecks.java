@@ -38,7 +38,7 @@ final class ParityChecks {
     }
 
     /** Host data for an input, seeded by the check's name and the input's index, so both sides see the same. */
-    private static float[] data(String seed, int index, int n, float lo, float hi) {
+    static float[] data(String seed, int index, int n, float lo, float hi) {
         Random r = new Random(seed.hashCode() * 31L + index);
         float[] d = new float[n];
         for (int i = 0; i < n; i++) {
@@ -184,8 +184,98 @@ final class ParityChecks {
         lora(c, "rank 64, odd 70x100 -> 33", 70, 100, 33, 64, WeightDtype.FP32);
         for (WeightDtype d : new WeightDtype[]{WeightDtype.BF16, WeightDtype.FP16}) {
             halfWeights(c, d);
+            for (AttentionShape s : HALF_ATTENTION) {
+                halfAttention(c, d, s);
+            }
         }
         return c;
+    }
+
+    /** One attention check's shape: bh heads of q [nq, d], k [nk, d], v [nk, dv]. */
+    record AttentionShape(String label, int bh, int nq, int nk, int d, int dv, boolean causal) {
+    }
+
+    /**
+     * Shapes of the reduced-precision attention checks: SD's head dims 40, 64 and 80 and the kernel's largest, 128;
+     * cross-attention to 77 text tokens (nq != nk); CLIP's causal 77 x 77 and a causal one of several tiles (whole
+     * warps skip key tiles); dims that need zero padding; SD's d = 160, which falls back to the float32 kernel.
+     */
+    static final List<AttentionShape> HALF_ATTENTION = List.of(
+            new AttentionShape("self 2x300x40", 2, 300, 300, 40, 40, false),
+            new AttentionShape("cross 3x100x77 d40", 3, 100, 77, 40, 40, false),
+            new AttentionShape("cross 2x200x77 d64", 2, 200, 77, 64, 64, false),
+            new AttentionShape("self 2x150x80", 2, 150, 150, 80, 80, false),
+            new AttentionShape("self 2x70x128", 2, 70, 70, 128, 128, false),
+            new AttentionShape("causal 2x77x64", 2, 77, 77, 64, 64, true),
+            new AttentionShape("causal 1x130x64", 1, 130, 130, 64, 64, true),
+            new AttentionShape("odd 1x5x130 d7 dv9", 1, 5, 130, 7, 9, false),
+            new AttentionShape("self 2x100x160 (fp32 fallback)", 2, 100, 100, 160, 160, false));
+
+    /**
+     * Whether {@code s} runs on tensor cores in a 16-bit precision (else on the exact float32 kernel), on GPUs with
+     * the shared memory per block of an A100 or H100 (d = 128 needs 111 KiB; consumer GPUs' 99 KiB fall back).
+     */
+    static boolean onTensorCores(AttentionShape s) {
+        return s.d() <= TensorCoreAttention.MAX_DIM && s.dv() <= TensorCoreAttention.MAX_DIM;
+    }
+
+    /**
+     * The worst error of the tensor-core attention against the CPU's exact attention on the same rounded q, k, v.
+     * The scores are then the same up to float32 summation order, and so are the softmax statistics and lse; what
+     * differs is P, rounded to 16 bits (relative error at most u = 2^-8 for bf16, 2^-11 for fp16) before P V. With
+     * out = sum_j round(p_j) v_j / l and l the sum of the unrounded p_j, the error of out is at most
+     * u sum_j (p_j / l) |v_j| <= u max|v| = 2u for inputs in [-2, 2): 7.8e-3 (bf16) and 9.8e-4 (fp16), plus the
+     * float32 slack of every attention check. Rounding errors of different p_j have different signs, so the error
+     * measured is well below the bound: an emulation of the kernel's arithmetic over {@link #HALF_ATTENTION}
+     * (TensorCoreAttentionTest) finds at most 1.8e-3 (bf16) and 2.5e-4 (fp16).
+     *
+     * <p>The backward (the float32 kernel on the same rounded inputs) inherits out's error through
+     * delta = sum_e gOut_e out_e, a sum of dv independent errors that reaches gq and gk scaled by scale * P. That
+     * has no useful worst-case bound, so its tolerance is about twice the worst error the emulation measures
+     * (bf16 1.8e-3, fp16 4.9e-4) plus the float32 slack.
+     */
+    static double halfAttentionTolerance(WeightDtype d, boolean backward) {
+        boolean bf16 = d == WeightDtype.BF16;
+        if (backward) {
+            return (bf16 ? 3.6e-3 : 1e-3) + ACCUMULATED;
+        }
+        double u = bf16 ? 0x1p-8 : 0x1p-11;
+        return 2 * u + ACCUMULATED;
+    }
+
+    /**
+     * q, k or v of a reduced-precision attention check: the GPU rounds it to {@code d} itself as it loads its tiles,
+     * the CPU gets it rounded here ({@code d} FP32: as it is).
+     */
+    private static Tensor attentionInput(Backend b, String seed, int index, WeightDtype d, int... shape) {
+        float[] x = data(seed, index, io.texforce.tensor.Shape.numel(shape), -2f, 2f);
+        if (!(b instanceof CudaBackend)) {
+            for (int i = 0; i < x.length; i++) {
+                x[i] = d.round(x[i]);
+            }
+        }
+        return Tensor.of(b, x, shape);
+    }
+
+    /** The tensor-core attention (or, for large head dims, its float32 fallback) forward and backward in d. */
+    private static void halfAttention(List<ParityCheck> c, WeightDtype d, AttentionShape s) {
+        String n = "attention " + d.cliName() + " " + s.label();
+        float scale = (float) (1 / Math.sqrt(s.d()));
+        boolean tc = onTensorCores(s);
+        WeightDtype rounded = tc ? d : WeightDtype.FP32;
+        Function<Backend, Tensor[]> qkv = b -> new Tensor[]{attentionInput(b, n, 0, rounded, s.bh(), s.nq(), s.d()),
+                attentionInput(b, n, 1, rounded, s.bh(), s.nk(), s.d()),
+                attentionInput(b, n, 2, rounded, s.bh(), s.nk(), s.dv())};
+        c.add(check(n, tc ? halfAttentionTolerance(d, false) : ACCUMULATED, b -> {
+            Tensor[] t = qkv.apply(b);
+            return b.attention(t[0], t[1], t[2], scale, s.causal(), d);
+        }));
+        c.add(check(n + " backward", tc ? halfAttentionTolerance(d, true) : ACCUMULATED, b -> {
+            Tensor[] t = qkv.apply(b);
+            Tensor[] f = b.attention(t[0], t[1], t[2], scale, s.causal(), d);
+            return b.attentionBackward(input(b, n, 3, s.bh(), s.nq(), s.dv()), t[0], t[1], t[2], f[0], f[1], scale,
+                    s.causal(), d);
+        }));
     }
 
     /**

@@ -34,7 +34,9 @@ class KernelNamesTest {
                 }
             }
         }
-        String backend = Files.readString(Path.of("src/main/java/io/texforce/cuda/CudaBackend.java"));
+        // TensorCoreAttention names the tensor-core attention kernels for CudaBackend.
+        String backend = Files.readString(Path.of("src/main/java/io/texforce/cuda/CudaBackend.java"))
+                + Files.readString(Path.of("src/main/java/io/texforce/cuda/TensorCoreAttention.java"));
         Set<String> launched = new TreeSet<>();
         Matcher m = LAUNCHED.matcher(backend);
         while (m.find()) {

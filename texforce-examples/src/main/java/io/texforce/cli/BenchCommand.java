@@ -34,8 +34,9 @@ import java.util.List;
                 + "unet: U-Net forward (and backward) at --latent. train-step: one TexForce training step "
                 + "(sample --batch trajectories of --steps DDIM steps with CFG, decode, JPEG reward, PPO with "
                 + "backward through the U-Net for --trained-steps of each, AdamW) at --resolution, in samples/s. "
-                + "kernels: attention, conv2d, group norm and GEMM at the U-Net's first level (--latent), each next "
-                + "to the plain ops or same-FLOP GEMM it replaces, one JSON line per kernel (on the CPU give "
+                + "kernels: attention (float32; bf16, which runs on tensor cores on a GPU, next to float32), "
+                + "conv2d, group norm and GEMM at the U-Net's first level (--latent), each next to the plain ops "
+                + "or same-FLOP GEMM it replaces, one JSON line per kernel (on the CPU give "
                 + "--warmup 10 or more: the JIT compiles the kernels during the first runs).")
 final class BenchCommand implements Runnable {
     @Parameters(index = "0", paramLabel = "BENCH", description = "What to benchmark: unet, train-step or kernels.")

@@ -6,6 +6,7 @@ import io.texforce.tensor.Backend;
 import io.texforce.tensor.Functional;
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.WeightDtype;
 import io.texforce.tensor.random.Generator;
 
 import java.util.ArrayList;
@@ -62,9 +63,12 @@ final class KernelBench {
         return List.of(
                 new Comparison("gemm_" + tokens + "x1280x320", 2.0 * tokens * 1280 * 320, "GFLOP/s",
                         () -> matmul(tokens, 320, 1280), null, null),
-                new Comparison("attention_forward", attentionFlops, "GFLOP/s", this::attention,
+                new Comparison("attention_forward", attentionFlops, "GFLOP/s", () -> attention(WeightDtype.FP32),
                         "unfused_matmul_softmax_matmul", this::unfusedAttention),
-                new Comparison("attention_forward_same_flop_gemm", attentionFlops, "GFLOP/s", this::attention,
+                new Comparison("attention_forward_bf16", attentionFlops, "GFLOP/s", () -> attention(WeightDtype.BF16),
+                        "attention_forward_fp32", () -> attention(WeightDtype.FP32)),
+                new Comparison("attention_forward_same_flop_gemm", attentionFlops, "GFLOP/s",
+                        () -> attention(WeightDtype.FP32),
                         "gemm_" + tokens + "x" + tokens + "x640", () -> matmul(tokens, 2 * HEADS * HEAD_DIM, tokens)),
                 new Comparison("attention_forward_backward", 3.5 * attentionFlops, "GFLOP/s",
                         this::attentionWithBackward, null, null),
@@ -112,12 +116,16 @@ final class KernelBench {
         return t;
     }
 
-    private Runnable attention() {
+    /**
+     * Attention in a model's compute precision: bf16 runs the tensor-core kernel on a GPU (the CPU computes exactly
+     * in every precision).
+     */
+    private Runnable attention(WeightDtype precision) {
         Tensor[] t = qkv(false);
         float scale = (float) (1 / Math.sqrt(HEAD_DIM));
         return () -> {
             try (var g = GradMode.noGrad()) {
-                Functional.attention(t[0], t[1], t[2], scale, false);
+                Functional.attention(t[0], t[1], t[2], scale, false, precision);
             }
         };
     }

@@ -115,6 +115,22 @@ public interface Backend {
     Tensor[] attentionBackward(Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, float scale,
                                boolean causal);
 
+    /**
+     * {@link #attention(Tensor, Tensor, Tensor, float, boolean)} in a model's compute precision: with bf16 or fp16 a
+     * backend may round q, k, v and the probabilities to that format for its matrix units, keeping scores, the
+     * softmax statistics, accumulators and results in float32 (as PyTorch's SDPA under autocast). FP32 asks for the
+     * exact computation. A backend without such a kernel computes exactly whatever is asked: the CPU does.
+     */
+    default Tensor[] attention(Tensor q, Tensor k, Tensor v, float scale, boolean causal, WeightDtype precision) {
+        return attention(q, k, v, scale, causal);
+    }
+
+    /** The gradients of {@link #attention(Tensor, Tensor, Tensor, float, boolean, WeightDtype)}: {gq, gk, gv}. */
+    default Tensor[] attentionBackward(Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, float scale,
+                                       boolean causal, WeightDtype precision) {
+        return attentionBackward(gOut, q, k, v, out, lse, scale, causal);
+    }
+
     /** Nearest-neighbour x2 upsampling of [N, C, H, W]. */
     Tensor upsampleNearest2x(Tensor x);
 

@@ -72,6 +72,17 @@ public final class Functional {
      * heads); {@code scale} is usually 1/sqrt(D). With {@code causal}, query i attends to keys j <= i.
      */
     public static Tensor attention(Tensor q, Tensor k, Tensor v, float scale, boolean causal) {
+        return attention(q, k, v, scale, causal, WeightDtype.FP32);
+    }
+
+    /**
+     * {@link #attention(Tensor, Tensor, Tensor, float, boolean)} in the compute precision of the model that calls
+     * it, the format of its frozen weights: bf16 or fp16 lets the backend run the products on 16-bit inputs with
+     * float32 accumulation (see {@link Backend#attention(Tensor, Tensor, Tensor, float, boolean, WeightDtype)}),
+     * FP32 keeps them exact.
+     */
+    public static Tensor attention(Tensor q, Tensor k, Tensor v, float scale, boolean causal,
+                                   WeightDtype precision) {
         int[] qs = q.shape(), ks = k.shape(), vs = v.shape();
         if (qs.length < 2 || qs.length != ks.length || ks.length != vs.length) {
             throw new IllegalArgumentException("attention of q " + Shape.str(qs) + ", k " + Shape.str(ks) + ", v "
@@ -83,9 +94,9 @@ public final class Functional {
         Tensor k3 = k.reshape(-1, ks[r - 2], ks[r - 1]).contiguous();
         Tensor v3 = v.reshape(-1, vs[r - 2], vs[r - 1]).contiguous();
         Backend be = Tensor.sameBackend("attention", q, k, v);
-        Tensor[] res = be.attention(q3, k3, v3, scale, causal);
+        Tensor[] res = be.attention(q3, k3, v3, scale, causal, precision);
         Tensor out = Autograd.record(res[0], "attention", g -> {
-            Tensor[] gr = be.attentionBackward(g.contiguous(), q3, k3, v3, res[0], res[1], scale, causal);
+            Tensor[] gr = be.attentionBackward(g.contiguous(), q3, k3, v3, res[0], res[1], scale, causal, precision);
             return new Tensor[]{gr[0], gr[1], gr[2]};
         }, q3, k3, v3);
         int[] os = Arrays.copyOf(lead, r);

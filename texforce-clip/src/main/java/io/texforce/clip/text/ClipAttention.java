@@ -30,7 +30,9 @@ public final class ClipAttention extends Module {
         Tensor qh = split(q.forward(x), b, n);
         Tensor kh = split(k.forward(x), b, n);
         Tensor vh = split(v.forward(x), b, n);
-        Tensor o = Functional.attention(qh, kh, vh, (float) (1.0 / Math.sqrt(headDim)), causal);
+        // The products run in the format of the frozen projection weights (autocast's SDPA gets the dtype of its
+        // linear layers' outputs).
+        Tensor o = Functional.attention(qh, kh, vh, (float) (1.0 / Math.sqrt(headDim)), causal, q.weight().dtype());
         return out.forward(o.permute(0, 2, 1, 3).reshape(b, n, heads * headDim));
     }
 

@@ -2,6 +2,7 @@ package io.texforce.unet.nn;
 
 import io.texforce.tensor.Functional;
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.WeightDtype;
 import io.texforce.tensor.nn.GroupNorm;
 import io.texforce.tensor.nn.Linear;
 import io.texforce.tensor.nn.Module;
@@ -73,6 +74,14 @@ public final class Attention extends Module {
         return new Linear(w, sub.get("bias", c));
     }
 
+    /**
+     * The format the attention products may run in: that of the frozen projection weights, as PyTorch's autocast
+     * feeds SDPA the dtype its linear layers produce.
+     */
+    private WeightDtype precision() {
+        return toQ.weight().dtype();
+    }
+
     /** x [B, N, queryDim] (with optional context [B, M, contextDim]) -> [B, N, queryDim]. */
     public Tensor forward(Tensor x, Tensor context) {
         if (groupNorm != null) {
@@ -83,7 +92,7 @@ public final class Attention extends Module {
         Tensor q = toQ.forward(x).reshape(b, n, heads, headDim).permute(0, 2, 1, 3);
         Tensor k = toK.forward(ctx).reshape(b, m, heads, headDim).permute(0, 2, 1, 3);
         Tensor v = toV.forward(ctx).reshape(b, m, heads, headDim).permute(0, 2, 1, 3);
-        Tensor o = Functional.attention(q, k, v, (float) (1.0 / Math.sqrt(headDim)), false);
+        Tensor o = Functional.attention(q, k, v, (float) (1.0 / Math.sqrt(headDim)), false, precision());
         return toOut.forward(o.permute(0, 2, 1, 3).reshape(b, n, heads * headDim));
     }
 
@@ -93,7 +102,7 @@ public final class Attention extends Module {
         Tensor q = toQ.forward(seq).reshape(b, h * w, heads, headDim).permute(0, 2, 1, 3);
         Tensor k = toK.forward(seq).reshape(b, h * w, heads, headDim).permute(0, 2, 1, 3);
         Tensor v = toV.forward(seq).reshape(b, h * w, heads, headDim).permute(0, 2, 1, 3);
-        Tensor o = Functional.attention(q, k, v, (float) (1.0 / Math.sqrt(headDim)), false);
+        Tensor o = Functional.attention(q, k, v, (float) (1.0 / Math.sqrt(headDim)), false, precision());
         o = toOut.forward(o.permute(0, 2, 1, 3).reshape(b, h * w, c));
         return o.transpose(1, 2).reshape(b, c, h, w).add(x);
     }

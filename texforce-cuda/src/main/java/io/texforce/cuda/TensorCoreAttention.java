@@ -1,0 +1,65 @@
+package io.texforce.cuda;
+
+import io.texforce.tensor.WeightDtype;
+
+/**
+ * Launch geometry of the tensor-core attention forward ({@code attention_forward_tc_bf16/fp16} in
+ * native/attention_tc.cu), the kernel of the reduced-precision mode, and the rule that picks it: blocks of
+ * {@value #THREADS} threads (4 warps of 16 query rows) own {@value #ROWS} queries each and stream keys
+ * {@value #KEYS} at a time; head dims are zero-padded to multiples of 16 in shared memory, up to {@value #MAX_DIM}.
+ * The sizes here mirror the kernel's constants and its {@code attention_tc_smem_bytes}.
+ */
+final class TensorCoreAttention {
+    static final int THREADS = 128;
+    static final int ROWS = 64;
+    static final int KEYS = 64;
+    static final int MAX_DIM = 128;
+
+    /** The backward's {@code format} argument: how it rounds q, k, v (native/attention.cu, TF_ROUND_*). */
+    static final int ROUND_NONE = 0, ROUND_BF16 = 1, ROUND_FP16 = 2;
+
+    private TensorCoreAttention() {
+    }
+
+    /** A head dim rounded up to the 16 of a WMMA fragment. */
+    static int padded(int dim) {
+        return Math.ceilDiv(dim, 16) * 16;
+    }
+
+    /**
+     * Dynamic shared memory of one block: float32 scores [ROWS][KEYS + 4], output [ROWS][dvp + 4] and three row
+     * statistics; 16-bit q [ROWS][dp + 8], k [KEYS][dp + 8], v [KEYS][dvp + 8] and probabilities [ROWS][KEYS + 8].
+     */
+    static int sharedBytes(int d, int dv) {
+        int dp = padded(d), dvp = padded(dv);
+        return 4 * (ROWS * (KEYS + 4) + ROWS * (dvp + 4) + 3 * ROWS)
+                + 2 * (ROWS * (dp + 8) + KEYS * (dp + 8) + KEYS * (dvp + 8) + ROWS * (KEYS + 8));
+    }
+
+    /** Blocks along the grid's x axis for {@code nq} queries (the y axis counts batch x heads). */
+    static int blocks(int nq) {
+        return Math.ceilDiv(nq, ROWS);
+    }
+
+    /**
+     * Whether attention in {@code precision} with head dims d, dv runs on tensor cores: in bf16 or fp16, for head
+     * dims up to {@value #MAX_DIM} whose shared memory fits the device's per-block limit. Otherwise the exact
+     * float32 kernel runs (SD's d = 160 heads, and every fp32 model).
+     */
+    static boolean applies(WeightDtype precision, int d, int dv, int sharedOptIn) {
+        return precision.isHalf() && d <= MAX_DIM && dv <= MAX_DIM && sharedBytes(d, dv) <= sharedOptIn;
+    }
+
+    /** The forward kernel for a 16-bit precision. */
+    static String kernel(WeightDtype precision) {
+        return CudaBackend.halfKernel("attention_forward_tc", precision);
+    }
+
+    /** The backward's rounding of q, k, v that matches the forward chosen by {@link #applies}. */
+    static int backwardRounding(WeightDtype precision, int d, int dv, int sharedOptIn) {
+        if (!applies(precision, d, dv, sharedOptIn)) {
+            return ROUND_NONE;
+        }
+        return precision == WeightDtype.BF16 ? ROUND_BF16 : ROUND_FP16;
+    }
+}
