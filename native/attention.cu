@@ -10,7 +10,9 @@
 //
 // The backward also serves the reduced-precision mode, whose forward is attention_forward_tc (attention_tc.cu): with
 // format TF_ROUND_BF16 or TF_ROUND_FP16 it rounds q, k and v to that format as it loads them, so that it recomputes
-// the very scores the tensor-core forward's lse belongs to and differentiates the function that forward computed.
+// the very scores the tensor-core forward's lse belongs to and differentiates the function that forward computed;
+// it rounds the incoming gradient too, as the tensor-core backward (attention_backward_tc) does. That kernel takes
+// over whenever its shared memory fits; this one remains for devices where only the forward's does.
 #include "common.cuh"
 #include "half.cuh"
 
@@ -142,22 +144,23 @@ extern "C" __global__ void attention_forward(const float* __restrict__ q, const 
     }
 }
 
-// delta[row] = sum_e gOut[row, e] * out[row, e], one warp per row.
+// delta[row] = sum_e gOut[row, e] * out[row, e], one warp per row, gOut rounded as `format` (TF_ROUND_*) says.
 extern "C" __global__ void attention_delta(const float* __restrict__ g_out, const float* __restrict__ out,
-                                           float* __restrict__ delta, int rows, int dv) {
+                                           float* __restrict__ delta, int rows, int dv, int format) {
     int warp = (blockIdx.x * blockDim.x + threadIdx.x) >> 5, lane = threadIdx.x & 31;
     if (warp >= rows) return;
     const float* g = g_out + (size_t) warp * dv;
     const float* o = out + (size_t) warp * dv;
     float acc = 0.0f;
-    for (int e = lane; e < dv; e += 32) acc = fmaf(g[e], o[e], acc);
+    for (int e = lane; e < dv; e += 32) acc = fmaf(round_as(g[e], format), o[e], acc);
     acc = tf_warp_sum(acc);
     if (lane == 0) delta[warp] = acc;
 }
 
 // One block per (key tile, head): accumulates gk, gv for its keys in shared memory over all query tiles that see
 // them and adds each tile's query gradient into gq (zeroed by the caller) with atomics. `format` (TF_ROUND_*) says
-// how q, k and v are rounded as they are loaded; g_out, lse and delta are used as they are.
+// how q, k, v and g_out are rounded as they are loaded (attention_delta rounds g_out alike); lse and delta are used
+// as they are.
 extern "C" __global__ void attention_backward(const float* __restrict__ q, const float* __restrict__ k,
                                               const float* __restrict__ v, const float* __restrict__ g_out,
                                               const float* __restrict__ lse, const float* __restrict__ delta,
@@ -191,7 +194,7 @@ extern "C" __global__ void attention_backward(const float* __restrict__ q, const
         const int m = min(bq, nq - i0);
         __syncthreads();
         load_tile(qh, i0, m, nq, d, 1.0f, qs, bq, dp, format);
-        load_tile(goh, i0, m, nq, dv, 1.0f, gos, bq, dvp);
+        load_tile(goh, i0, m, nq, dv, 1.0f, gos, bq, dvp, format);
         for (int r = threadIdx.x; r < bq; r += blockDim.x) {
             bool valid = r < m;
             lse_s[r] = valid ? lse[(size_t) h * nq + i0 + r] : -INFINITY;

@@ -15,10 +15,13 @@
 // unnormalised output stays there (float32), so that every elementwise step addresses rows and columns of plain
 // arrays and never depends on the layout of WMMA fragment elements, which the API leaves unspecified.
 //
+// The backward, attention_backward_tc, is at the end of this file.
+//
 // Head dims up to TC_MAX_DIM; d and dv are zero-padded to multiples of 16 in shared memory (zeros add nothing to
 // a dot product, and padded output columns are never stored). Shared memory per block: attention_tc_smem_bytes,
 // mirrored by io.texforce.cuda.TensorCoreAttention.
 #include <mma.h>
+#include <type_traits>
 
 #include "common.cuh"
 #include "half.cuh"
@@ -214,4 +217,191 @@ attention_forward_tc_fp16(const float* __restrict__ q, const float* __restrict__
                           float* __restrict__ out, float* __restrict__ lse, int nq, int nk, int d, int dv,
                           float scale, int causal) {
     attention_forward_tc<Fp16>(q, k, v, out, lse, nq, nk, d, dv, scale, causal);
+}
+
+// ---------------------------------------------------------------------------------------------------- backward
+//
+// The gradients of attention_forward_tc (same contract as attention_backward in attention.cu, given the forward's
+// lse and delta = rowsum(dO * out) from attention_delta), on tensor cores: q, k, v and dO are rounded to the 16-bit
+// format as they are loaded; S = Q K^T and dP = dO V^T run on WMMA with float32 accumulators; P = exp(S * scale -
+// lse) and dS = P * (dP - delta) * scale in float32; P and dS are rounded to 16 bits for dV += P^T dO,
+// dK += dS^T Q and dQ = dS K, again with float32 accumulators.
+//
+// Work split: a block owns TC_KEYS keys, keeps their dK and dV in shared memory (float32) and walks the query tiles
+// that see them, TCB_ROWS queries at a time; each tile's dQ share goes to gq (zeroed by the caller) with atomics.
+// Every product is a set of 16 x 16 output tiles dealt round-robin to the warps, and every elementwise step runs
+// over plain shared-memory arrays, with block barriers between steps: no step depends on the WMMA fragment layout.
+// Shared memory per block: attention_tc_backward_smem_bytes, mirrored by io.texforce.cuda.TensorCoreAttention.
+// Query rows per tile: 32 rather than the forward's 64 keeps d = 128 (143 KiB) within an A100's 163 KiB per block.
+#define TCB_ROWS 32
+
+__host__ __device__ constexpr int attention_tc_backward_smem_bytes(int dp, int dvp) {
+    return 4 * (TC_KEYS * tc_float_stride(dp)              // dK
+                + TC_KEYS * tc_float_stride(dvp)           // dV
+                + 2 * TCB_ROWS * tc_float_stride(TC_KEYS)  // S and dP, then this query tile's dQ
+                + 2 * TCB_ROWS)                            // lse, delta
+           + 2 * (TC_KEYS * tc_half_stride(dp)             // k
+                  + TC_KEYS * tc_half_stride(dvp)          // v
+                  + TCB_ROWS * tc_half_stride(dp)          // q
+                  + TCB_ROWS * tc_half_stride(dvp)         // dO
+                  + 2 * TCB_ROWS * tc_half_stride(TC_KEYS)); // P, dS
+}
+static_assert(attention_tc_backward_smem_bytes(48, 48) == 75008, "io.texforce.cuda.TensorCoreAttention mirrors this");
+static_assert(attention_tc_backward_smem_bytes(128, 128) == 146688,
+              "io.texforce.cuda.TensorCoreAttention mirrors this size");
+// The dQ tile takes the place of S and dP.
+static_assert(TCB_ROWS * tc_float_stride(TC_MAX_DIM) <= 2 * TCB_ROWS * tc_float_stride(TC_KEYS),
+              "the dQ tile fits where S and dP were");
+
+// c (16 x 16, float32, row-major with stride ldc) = A B, or c += A B with `accumulate`, for A 16 x kdim and
+// B kdim x 16 in 16-bit shared memory. A row-major is read at a[m * lda + k], A col-major (the transpose of a
+// row-major kdim x 16 matrix) at a[k * lda + m]; likewise B row-major at b[k * ldb + n], col-major at b[n * ldb + k].
+template <class T, class LayoutA, class LayoutB>
+__device__ __forceinline__ void tc_tile_product(const T* a, int lda, const T* b, int ldb, int kdim, float* c,
+                                                int ldc, bool accumulate) {
+    namespace wmma = nvcuda::wmma;
+    constexpr bool a_row = std::is_same<LayoutA, wmma::row_major>::value;
+    constexpr bool b_row = std::is_same<LayoutB, wmma::row_major>::value;
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+    if (accumulate) {
+        wmma::load_matrix_sync(acc, c, ldc, wmma::mem_row_major);
+    } else {
+        wmma::fill_fragment(acc, 0.0f);
+    }
+    for (int t = 0; t < kdim; t += 16) {
+        wmma::fragment<wmma::matrix_a, 16, 16, 16, T, LayoutA> fa;
+        wmma::fragment<wmma::matrix_b, 16, 16, 16, T, LayoutB> fb;
+        wmma::load_matrix_sync(fa, a + (a_row ? t : t * lda), lda);
+        wmma::load_matrix_sync(fb, b + (b_row ? t * ldb : t), ldb);
+        wmma::mma_sync(acc, fa, fb, acc);
+    }
+    wmma::store_matrix_sync(c, acc, ldc, wmma::mem_row_major);
+}
+
+template <class F>
+__device__ void attention_backward_tc(const float* __restrict__ q, const float* __restrict__ k,
+                                      const float* __restrict__ v, const float* __restrict__ g_out,
+                                      const float* __restrict__ lse, const float* __restrict__ delta,
+                                      float* __restrict__ gq, float* __restrict__ gk, float* __restrict__ gv,
+                                      int nq, int nk, int d, int dv, float scale, int causal) {
+    namespace wmma = nvcuda::wmma;
+    using T = typename F::Element;
+    using Row = wmma::row_major;
+    using Col = wmma::col_major;
+
+    extern __shared__ __align__(128) unsigned char tc_smem[];
+    const int dp = tc_padded(d), dvp = tc_padded(dv);
+    const int qk_stride = tc_half_stride(dp), v_stride = tc_half_stride(dvp), p_stride = tc_half_stride(TC_KEYS);
+    const int gk_stride = tc_float_stride(dp), gv_stride = tc_float_stride(dvp), s_stride = tc_float_stride(TC_KEYS);
+    float* gks = reinterpret_cast<float*>(tc_smem);  // [TC_KEYS][gk_stride] dK of this block's keys
+    float* gvs = gks + TC_KEYS * gk_stride;           // [TC_KEYS][gv_stride] dV
+    float* s = gvs + TC_KEYS * gv_stride;             // [TCB_ROWS][s_stride] scores, unscaled
+    float* dps = s + TCB_ROWS * s_stride;             // [TCB_ROWS][s_stride] dP
+    float* dqs = s;                                   // [TCB_ROWS][gk_stride] dQ share, once P and dS are made
+    float* lse_s = dps + TCB_ROWS * s_stride;         // [TCB_ROWS]
+    float* delta_s = lse_s + TCB_ROWS;                // [TCB_ROWS]
+    T* ks = reinterpret_cast<T*>(delta_s + TCB_ROWS); // [TC_KEYS][qk_stride]
+    T* vs = ks + TC_KEYS * qk_stride;                 // [TC_KEYS][v_stride]
+    T* qs = vs + TC_KEYS * v_stride;                  // [TCB_ROWS][qk_stride]
+    T* gos = qs + TCB_ROWS * qk_stride;               // [TCB_ROWS][v_stride] dO
+    T* ps = gos + TCB_ROWS * v_stride;                // [TCB_ROWS][p_stride] P
+    T* dss = ps + TCB_ROWS * p_stride;                // [TCB_ROWS][p_stride] dS (times scale)
+
+    const int h = blockIdx.y, j0 = blockIdx.x * TC_KEYS, warp = threadIdx.x >> 5;
+    const float* qh = q + (size_t) h * nq * d;
+    const float* goh = g_out + (size_t) h * nq * dv;
+    tc_load_rounded<F>(k + (size_t) h * nk * d, j0, nk, d, ks, TC_KEYS, dp, qk_stride);
+    tc_load_rounded<F>(v + (size_t) h * nk * dv, j0, nk, dv, vs, TC_KEYS, dvp, v_stride);
+    for (int idx = threadIdx.x; idx < TC_KEYS * gk_stride; idx += blockDim.x) gks[idx] = 0.0f;
+    for (int idx = threadIdx.x; idx < TC_KEYS * gv_stride; idx += blockDim.x) gvs[idx] = 0.0f;
+
+    constexpr int row_tiles = TCB_ROWS / 16, key_tiles = TC_KEYS / 16;
+    const int d_tiles = dp / 16, dv_tiles = dvp / 16;
+    // Causal: queries before j0 see none of these keys.
+    for (int i0 = causal ? j0 : 0; i0 < nq; i0 += TCB_ROWS) {
+        __syncthreads();  // the previous query tile is done with (or this block is done setting up) shared memory
+        tc_load_rounded<F>(qh, i0, nq, d, qs, TCB_ROWS, dp, qk_stride);
+        tc_load_rounded<F>(goh, i0, nq, dv, gos, TCB_ROWS, dvp, v_stride);
+        for (int r = threadIdx.x; r < TCB_ROWS; r += blockDim.x) {
+            const bool valid = i0 + r < nq;
+            lse_s[r] = valid ? lse[(size_t) h * nq + i0 + r] : -INFINITY;
+            delta_s[r] = valid ? delta[(size_t) h * nq + i0 + r] : 0.0f;
+        }
+        __syncthreads();
+
+        // S = Q K^T and dP = dO V^T, one 16 x 16 tile of each per turn.
+        for (int tile = warp; tile < row_tiles * key_tiles; tile += TC_WARPS) {
+            const int r0 = tile / key_tiles * 16, c0 = tile % key_tiles * 16;
+            tc_tile_product<T, Row, Col>(qs + r0 * qk_stride, qk_stride, ks + c0 * qk_stride, qk_stride, dp,
+                                         s + r0 * s_stride + c0, s_stride, false);
+            tc_tile_product<T, Row, Col>(gos + r0 * v_stride, v_stride, vs + c0 * v_stride, v_stride, dvp,
+                                         dps + r0 * s_stride + c0, s_stride, false);
+        }
+        __syncthreads();
+
+        // P and dS in float32, rounded to 16 bits for the products; zero wherever a query does not see a key.
+        for (int idx = threadIdx.x; idx < TCB_ROWS * TC_KEYS; idx += blockDim.x) {
+            const int r = idx / TC_KEYS, c = idx % TC_KEYS, i = i0 + r, j = j0 + c;
+            float pv = 0.0f, dsv = 0.0f;
+            if (i < nq && j < nk && (!causal || j <= i) && lse_s[r] != -INFINITY) {
+                pv = expf(s[r * s_stride + c] * scale - lse_s[r]);
+                dsv = pv * (dps[r * s_stride + c] - delta_s[r]) * scale;
+            }
+            ps[r * p_stride + c] = F::round(pv);
+            dss[r * p_stride + c] = F::round(dsv);
+        }
+        __syncthreads();
+
+        // dV += P^T dO and dK += dS^T Q (tiles of this block's keys), dQ = dS K (tiles of this query tile, written
+        // over S and dP, which nobody reads any more).
+        const int v_tiles = key_tiles * dv_tiles, k_tiles = key_tiles * d_tiles, q_tiles = row_tiles * d_tiles;
+        for (int tile = warp; tile < v_tiles + k_tiles + q_tiles; tile += TC_WARPS) {
+            if (tile < v_tiles) {
+                const int c0 = tile / dv_tiles * 16, e0 = tile % dv_tiles * 16;
+                tc_tile_product<T, Col, Row>(ps + c0, p_stride, gos + e0, v_stride, TCB_ROWS,
+                                             gvs + c0 * gv_stride + e0, gv_stride, true);
+            } else if (tile < v_tiles + k_tiles) {
+                const int u = tile - v_tiles, c0 = u / d_tiles * 16, t0 = u % d_tiles * 16;
+                tc_tile_product<T, Col, Row>(dss + c0, p_stride, qs + t0, qk_stride, TCB_ROWS,
+                                             gks + c0 * gk_stride + t0, gk_stride, true);
+            } else {
+                const int u = tile - v_tiles - k_tiles, r0 = u / d_tiles * 16, t0 = u % d_tiles * 16;
+                tc_tile_product<T, Row, Row>(dss + r0 * p_stride, p_stride, ks + t0, qk_stride, TC_KEYS,
+                                             dqs + r0 * gk_stride + t0, gk_stride, false);
+            }
+        }
+        __syncthreads();
+        for (int idx = threadIdx.x; idx < TCB_ROWS * d; idx += blockDim.x) {
+            const int r = idx / d, t = idx % d;
+            if (i0 + r < nq) atomicAdd(gq + ((size_t) h * nq + i0 + r) * d + t, dqs[r * gk_stride + t]);
+        }
+    }
+    __syncthreads();
+    const int kn = min(TC_KEYS, nk - j0);
+    for (int idx = threadIdx.x; idx < kn * d; idx += blockDim.x) {
+        const int c = idx / d, t = idx % d;
+        gk[((size_t) h * nk + j0 + c) * d + t] = gks[c * gk_stride + t];
+    }
+    for (int idx = threadIdx.x; idx < kn * dv; idx += blockDim.x) {
+        const int c = idx / dv, e = idx % dv;
+        gv[((size_t) h * nk + j0 + c) * dv + e] = gvs[c * gv_stride + e];
+    }
+}
+
+// Grid: (ceil(nk / TC_KEYS), bh) blocks of TC_THREADS threads, attention_tc_backward_smem_bytes(dp, dvp) of dynamic
+// shared memory; d and dv at most TC_MAX_DIM; gq zeroed by the caller.
+extern "C" __global__ void __launch_bounds__(TC_THREADS, TC_MIN_BLOCKS)
+attention_backward_tc_bf16(const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
+                           const float* __restrict__ g_out, const float* __restrict__ lse,
+                           const float* __restrict__ delta, float* __restrict__ gq, float* __restrict__ gk,
+                           float* __restrict__ gv, int nq, int nk, int d, int dv, float scale, int causal) {
+    attention_backward_tc<Bf16>(q, k, v, g_out, lse, delta, gq, gk, gv, nq, nk, d, dv, scale, causal);
+}
+
+extern "C" __global__ void __launch_bounds__(TC_THREADS, TC_MIN_BLOCKS)
+attention_backward_tc_fp16(const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
+                           const float* __restrict__ g_out, const float* __restrict__ lse,
+                           const float* __restrict__ delta, float* __restrict__ gq, float* __restrict__ gk,
+                           float* __restrict__ gv, int nq, int nk, int d, int dv, float scale, int causal) {
+    attention_backward_tc<Fp16>(q, k, v, g_out, lse, delta, gq, gk, gv, nq, nk, d, dv, scale, causal);
 }

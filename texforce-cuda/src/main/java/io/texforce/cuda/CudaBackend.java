@@ -801,9 +801,11 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Gradients of {@link #attention(Tensor, Tensor, Tensor, float, boolean, WeightDtype)} on the float32 kernel.
-     * After a tensor-core forward it rounds q, k and v as that forward did, so that it rebuilds the probabilities
-     * from the same scores the forward's lse belongs to.
+     * Gradients of {@link #attention(Tensor, Tensor, Tensor, float, boolean, WeightDtype)}. After a tensor-core
+     * forward they run on tensor cores too ({@link TensorCoreAttention#backwardApplies}: q, k, v and gOut rounded to
+     * the 16-bit format, P and dS rounded for their products, everything else float32), or, where that kernel's
+     * shared memory does not fit, on the float32 kernel rounding q, k, v and gOut alike, so that either rebuilds
+     * the probabilities from the same scores the forward's lse belongs to. Otherwise the exact float32 kernel.
      */
     @Override
     public Tensor[] attentionBackward(Tensor gOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, float scale,
@@ -815,11 +817,17 @@ public final class CudaBackend implements Backend {
         Tensor g = dense(gOut);
         Tensor delta = empty(b, nq);
         int rowsPerBlock = KernelModule.THREADS / 32;
-        kernels.launch("attention_delta", Math.ceilDiv(b * nq, rowsPerBlock), 1, KernelModule.THREADS, 0, g,
-                dense(out), delta, b * nq, dv);
-        Tensor gq = zeros(qs), gk = empty(ks), gv = empty(vs);
-        int tile = attentionTile(true, d, dv);
         int rounding = TensorCoreAttention.backwardRounding(precision, d, dv, sharedMemoryOptIn);
+        kernels.launch("attention_delta", Math.ceilDiv(b * nq, rowsPerBlock), 1, KernelModule.THREADS, 0, g,
+                dense(out), delta, b * nq, dv, rounding);
+        Tensor gq = zeros(qs), gk = empty(ks), gv = empty(vs);
+        if (TensorCoreAttention.backwardApplies(precision, d, dv, sharedMemoryOptIn)) {
+            kernels.launch(TensorCoreAttention.backwardKernel(precision), TensorCoreAttention.backwardBlocks(nk), b,
+                    TensorCoreAttention.THREADS, TensorCoreAttention.backwardSharedBytes(d, dv), dense(q), dense(k),
+                    dense(v), g, dense(lse), delta, gq, gk, gv, nq, nk, d, dv, scale, causal ? 1 : 0);
+            return new Tensor[]{gq, gk, gv};
+        }
+        int tile = attentionTile(true, d, dv);
         kernels.launch("attention_backward", Math.ceilDiv(nk, tile), b, KernelModule.THREADS,
                 4 * attentionSharedFloats(true, tile, tile, d, dv), dense(q), dense(k), dense(v), g, dense(lse),
                 delta, gq, gk, gv, nq, nk, d, dv, scale, causal ? 1 : 0, tile, tile, rounding);

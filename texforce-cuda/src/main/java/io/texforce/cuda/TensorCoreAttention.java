@@ -3,17 +3,21 @@ package io.texforce.cuda;
 import io.texforce.tensor.WeightDtype;
 
 /**
- * Launch geometry of the tensor-core attention forward ({@code attention_forward_tc_bf16/fp16} in
- * native/attention_tc.cu), the kernel of the reduced-precision mode, and the rule that picks it: blocks of
- * {@value #THREADS} threads (4 warps of 16 query rows) own {@value #ROWS} queries each and stream keys
- * {@value #KEYS} at a time; head dims are zero-padded to multiples of 16 in shared memory, up to {@value #MAX_DIM}.
- * The sizes here mirror the kernel's constants and its {@code attention_tc_smem_bytes}.
+ * Launch geometry of the tensor-core attention ({@code attention_forward_tc_bf16/fp16} and
+ * {@code attention_backward_tc_bf16/fp16} in native/attention_tc.cu), the kernels of the reduced-precision mode,
+ * and the rules that pick them. The forward's blocks of {@value #THREADS} threads (4 warps of 16 query rows) own
+ * {@value #ROWS} queries each and stream keys {@value #KEYS} at a time; the backward's own {@value #KEYS} keys each
+ * and stream queries {@value #BACKWARD_ROWS} at a time. Head dims are zero-padded to multiples of 16 in shared
+ * memory, up to {@value #MAX_DIM}. The sizes here mirror the kernels' constants and their
+ * {@code attention_tc_smem_bytes} and {@code attention_tc_backward_smem_bytes}.
  */
 final class TensorCoreAttention {
     static final int THREADS = 128;
     static final int ROWS = 64;
     static final int KEYS = 64;
     static final int MAX_DIM = 128;
+    /** Query rows per tile of the backward (TCB_ROWS). */
+    static final int BACKWARD_ROWS = 32;
 
     /** The backward's {@code format} argument: how it rounds q, k, v (native/attention.cu, TF_ROUND_*). */
     static final int ROUND_NONE = 0, ROUND_BF16 = 1, ROUND_FP16 = 2;
@@ -36,6 +40,19 @@ final class TensorCoreAttention {
                 + 2 * (ROWS * (dp + 8) + KEYS * (dp + 8) + KEYS * (dvp + 8) + ROWS * (KEYS + 8));
     }
 
+    /**
+     * Dynamic shared memory of one backward block: float32 dK [KEYS][dp + 4], dV [KEYS][dvp + 4], S and dP
+     * [BACKWARD_ROWS][KEYS + 4] each (their space then holds the tile's dQ) and two row statistics; 16-bit k
+     * [KEYS][dp + 8], v [KEYS][dvp + 8], q [BACKWARD_ROWS][dp + 8], dO [BACKWARD_ROWS][dvp + 8], P and dS
+     * [BACKWARD_ROWS][KEYS + 8] each.
+     */
+    static int backwardSharedBytes(int d, int dv) {
+        int dp = padded(d), dvp = padded(dv);
+        return 4 * (KEYS * (dp + 4) + KEYS * (dvp + 4) + 2 * BACKWARD_ROWS * (KEYS + 4) + 2 * BACKWARD_ROWS)
+                + 2 * (KEYS * (dp + 8) + KEYS * (dvp + 8) + BACKWARD_ROWS * (dp + 8) + BACKWARD_ROWS * (dvp + 8)
+                + 2 * BACKWARD_ROWS * (KEYS + 8));
+    }
+
     /** Blocks along the grid's x axis for {@code nq} queries (the y axis counts batch x heads). */
     static int blocks(int nq) {
         return Math.ceilDiv(nq, ROWS);
@@ -50,12 +67,34 @@ final class TensorCoreAttention {
         return precision.isHalf() && d <= MAX_DIM && dv <= MAX_DIM && sharedBytes(d, dv) <= sharedOptIn;
     }
 
+    /** Backward blocks along the grid's x axis for {@code nk} keys. */
+    static int backwardBlocks(int nk) {
+        return Math.ceilDiv(nk, KEYS);
+    }
+
+    /**
+     * Whether the backward of attention in {@code precision} runs on tensor cores: when the forward did
+     * ({@link #applies}) and the backward's larger shared memory fits too. Otherwise the float32 kernel runs, rounding
+     * as {@link #backwardRounding} says.
+     */
+    static boolean backwardApplies(WeightDtype precision, int d, int dv, int sharedOptIn) {
+        return applies(precision, d, dv, sharedOptIn) && backwardSharedBytes(d, dv) <= sharedOptIn;
+    }
+
     /** The forward kernel for a 16-bit precision. */
     static String kernel(WeightDtype precision) {
         return CudaBackend.halfKernel("attention_forward_tc", precision);
     }
 
-    /** The backward's rounding of q, k, v that matches the forward chosen by {@link #applies}. */
+    /** The backward kernel for a 16-bit precision. */
+    static String backwardKernel(WeightDtype precision) {
+        return CudaBackend.halfKernel("attention_backward_tc", precision);
+    }
+
+    /**
+     * The float32 backward's (and attention_delta's) rounding of q, k, v and the incoming gradient that matches the
+     * forward chosen by {@link #applies}.
+     */
     static int backwardRounding(WeightDtype precision, int d, int dv, int sharedOptIn) {
         if (!applies(precision, d, dv, sharedOptIn)) {
             return ROUND_NONE;

@@ -47,6 +47,44 @@ class TensorCoreAttentionTest {
     }
 
     @Test
+    void backwardSharedMemoryMatchesTheKernelsStaticAsserts() {
+        // native/attention_tc.cu static_asserts these two sizes of attention_tc_backward_smem_bytes.
+        assertEquals(75_008, TensorCoreAttention.backwardSharedBytes(40, 40));
+        assertEquals(146_688, TensorCoreAttention.backwardSharedBytes(128, 128));
+        assertEquals(TensorCoreAttention.backwardSharedBytes(16, 16), TensorCoreAttention.backwardSharedBytes(7, 9));
+        assertTrue(TensorCoreAttention.backwardSharedBytes(64, 80) > TensorCoreAttention.backwardSharedBytes(64, 64));
+        for (int d : new int[]{40, 64, 80, 128}) {
+            int bytes = TensorCoreAttention.backwardSharedBytes(d, d);
+            System.out.printf("tensor-core attention backward d=%d: %d bytes of shared memory per block, %d blocks"
+                    + " per SM on an H100%n", d, bytes, 228 * 1024 / (bytes + 1024));
+            assertEquals(0, bytes % 128, "every region starts 128-byte aligned");
+            assertTrue(bytes > TensorCoreAttention.sharedBytes(d, d), "the backward holds more tiles");
+        }
+        assertEquals(1, TensorCoreAttention.backwardBlocks(64));
+        assertEquals(2, TensorCoreAttention.backwardBlocks(77));
+        assertEquals(0, TensorCoreAttention.backwardBlocks(0));
+    }
+
+    @Test
+    void theBackwardRunsOnTensorCoresWhereverItsSharedMemoryFits() {
+        for (int sharedOptIn : new int[]{A100, H100}) {
+            for (int d : new int[]{7, 40, 64, 80, 128}) {
+                assertTrue(TensorCoreAttention.backwardApplies(BF16, d, d, sharedOptIn), "bf16 d=" + d);
+                assertTrue(TensorCoreAttention.backwardApplies(FP16, d, d, sharedOptIn), "fp16 d=" + d);
+                assertFalse(TensorCoreAttention.backwardApplies(FP32, d, d, sharedOptIn), "fp32 d=" + d);
+            }
+            assertFalse(TensorCoreAttention.backwardApplies(BF16, 160, 160, sharedOptIn), "SD's d=160");
+        }
+        // 120 000 bytes take the d = 128 forward (113 408) but not its backward (146 688): the float32 backward
+        // then rounds as the forward did.
+        assertTrue(TensorCoreAttention.applies(BF16, 128, 128, 120_000));
+        assertFalse(TensorCoreAttention.backwardApplies(BF16, 128, 128, 120_000));
+        assertEquals(TensorCoreAttention.ROUND_BF16, TensorCoreAttention.backwardRounding(BF16, 128, 128, 120_000));
+        assertEquals("attention_backward_tc_bf16", TensorCoreAttention.backwardKernel(BF16));
+        assertEquals("attention_backward_tc_fp16", TensorCoreAttention.backwardKernel(FP16));
+    }
+
+    @Test
     void gridCoversEveryQueryRow() {
         assertEquals(1, TensorCoreAttention.blocks(1));
         assertEquals(1, TensorCoreAttention.blocks(64));
@@ -81,11 +119,12 @@ class TensorCoreAttentionTest {
     }
 
     /**
-     * Each parity shape through an emulation of the kernel's arithmetic (inputs rounded, float32 scores and online
-     * softmax over 64-key tiles, P rounded before P V, row sums of the unrounded P) and through the CPU backward fed
-     * with the emulated out and lse, which is what the GPU backward computes; both against the CPU's exact attention
-     * on the rounded inputs, as the parity checks compare. The emulation leaves out only the float32 summation
-     * order of the tensor cores, which every attention check's 1e-4 slack covers.
+     * Each parity shape through an emulation of the kernels' arithmetic: the forward (inputs rounded, float32 scores
+     * and online softmax over 64-key tiles, P rounded before P V, row sums of the unrounded P) and the backward fed
+     * with the emulated out and lse (gOut rounded, float32 P and dS, each rounded before the products it enters);
+     * both against the CPU's exact attention on the rounded inputs, as the parity checks compare. The emulation
+     * leaves out only the float32 summation order of the tensor cores, which every attention check's 1e-4 slack
+     * covers.
      */
     @Test
     void emulatedErrorsStayWithinTheParityTolerances() {
@@ -100,7 +139,7 @@ class TensorCoreAttentionTest {
                 float[] q = rounded(ParityChecks.data(n, 0, s.bh() * s.nq() * s.d(), -2f, 2f), dtype);
                 float[] k = rounded(ParityChecks.data(n, 1, s.bh() * s.nk() * s.d(), -2f, 2f), dtype);
                 float[] v = rounded(ParityChecks.data(n, 2, s.bh() * s.nk() * s.dv(), -2f, 2f), dtype);
-                float[] g = ParityChecks.data(n, 3, s.bh() * s.nq() * s.dv(), -2f, 2f);
+                float[] g = rounded(ParityChecks.data(n, 3, s.bh() * s.nq() * s.dv(), -2f, 2f), dtype);
                 Tensor tq = Tensor.of(q, s.bh(), s.nq(), s.d()), tk = Tensor.of(k, s.bh(), s.nk(), s.d());
                 Tensor tv = Tensor.of(v, s.bh(), s.nk(), s.dv()), tg = Tensor.of(g, s.bh(), s.nq(), s.dv());
                 var cpu = CpuBackend.INSTANCE;
@@ -108,8 +147,7 @@ class TensorCoreAttentionTest {
                 Tensor[] emulated = emulate(q, k, v, s, scale, dtype);
                 double forward = ParityCheck.maxError(n, exact, emulated);
                 double backward = ParityCheck.maxError(n, cpu.attentionBackward(tg, tq, tk, tv, exact[0], exact[1],
-                        scale, s.causal()), cpu.attentionBackward(tg, tq, tk, tv, emulated[0], emulated[1], scale,
-                        s.causal()));
+                        scale, s.causal()), emulateBackward(q, k, v, g, emulated, s, scale, dtype));
                 System.out.printf("%-40s emulated max error: forward %.2e, backward %.2e%n", n, forward, backward);
                 worstForward = Math.max(worstForward, forward);
                 worstBackward = Math.max(worstBackward, backward);
@@ -129,6 +167,50 @@ class TensorCoreAttentionTest {
             x[i] = dtype.round(x[i]);
         }
         return x;
+    }
+
+    /**
+     * gq, gk, gv as attention_backward_tc computes them from the forward's out and lse ({@code forward}) and the
+     * rounded gradient g, up to the order of its float32 sums.
+     */
+    private static Tensor[] emulateBackward(float[] q, float[] k, float[] v, float[] g, Tensor[] forward,
+                                            AttentionShape s, float scale, WeightDtype dtype) {
+        int nq = s.nq(), nk = s.nk(), d = s.d(), dv = s.dv();
+        float[] out = forward[0].toFloatArray(), lse = forward[1].toFloatArray();
+        float[] gq = new float[s.bh() * nq * d], gk = new float[s.bh() * nk * d], gv = new float[s.bh() * nk * dv];
+        for (int h = 0; h < s.bh(); h++) {
+            for (int i = 0; i < nq; i++) {
+                int row = h * nq + i;
+                if (lse[row] == Float.NEGATIVE_INFINITY) {
+                    continue;
+                }
+                float delta = 0;
+                for (int e = 0; e < dv; e++) {
+                    delta += g[row * dv + e] * out[row * dv + e];
+                }
+                int keyEnd = s.causal() ? Math.min(nk, i + 1) : nk;
+                for (int j = 0; j < keyEnd; j++) {
+                    int key = h * nk + j;
+                    float score = 0, dp = 0;
+                    for (int t = 0; t < d; t++) {
+                        score += q[row * d + t] * k[key * d + t];
+                    }
+                    for (int e = 0; e < dv; e++) {
+                        dp += g[row * dv + e] * v[key * dv + e];
+                    }
+                    float p = (float) Math.exp(score * scale - lse[row]);
+                    float pr = dtype.round(p), dsr = dtype.round(p * (dp - delta) * scale);
+                    for (int e = 0; e < dv; e++) {
+                        gv[key * dv + e] += pr * g[row * dv + e];
+                    }
+                    for (int t = 0; t < d; t++) {
+                        gk[key * d + t] += dsr * q[row * d + t];
+                        gq[row * d + t] += dsr * k[key * d + t];
+                    }
+                }
+            }
+        }
+        return new Tensor[]{Tensor.of(gq, s.bh(), nq, d), Tensor.of(gk, s.bh(), nk, d), Tensor.of(gv, s.bh(), nk, dv)};
     }
 
     /** out and lse as attention_forward_tc computes them, up to the order of its float32 sums. */

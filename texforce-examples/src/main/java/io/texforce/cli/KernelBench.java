@@ -71,7 +71,10 @@ final class KernelBench {
                         () -> attention(WeightDtype.FP32),
                         "gemm_" + tokens + "x" + tokens + "x640", () -> matmul(tokens, 2 * HEADS * HEAD_DIM, tokens)),
                 new Comparison("attention_forward_backward", 3.5 * attentionFlops, "GFLOP/s",
-                        this::attentionWithBackward, null, null),
+                        () -> attentionWithBackward(WeightDtype.FP32), null, null),
+                new Comparison("attention_bf16_forward_backward", 3.5 * attentionFlops, "GFLOP/s",
+                        () -> attentionWithBackward(WeightDtype.BF16), "attention_fp32_forward_backward",
+                        () -> attentionWithBackward(WeightDtype.FP32)),
                 new Comparison("conv2d_3x3_320_" + side + "x" + side, convFlops, "GFLOP/s", this::conv,
                         "gemm_320x" + tokens + "x2880", () -> matmul(CHANNELS, 9 * CHANNELS, tokens)),
                 new Comparison("group_norm_320_" + side + "x" + side, normBytes, "GB/s", this::groupNorm,
@@ -140,11 +143,12 @@ final class KernelBench {
         };
     }
 
-    private Runnable attentionWithBackward() {
+    /** Attention forward and backward in a model's compute precision (bf16: both on tensor cores on a GPU). */
+    private Runnable attentionWithBackward(WeightDtype precision) {
         Tensor[] t = qkv(true);
         float scale = (float) (1 / Math.sqrt(HEAD_DIM));
         Tensor gOut = gen.randn(be, HEADS, tokens, HEAD_DIM);
-        return () -> Functional.attention(t[0], t[1], t[2], scale, false).mul(gOut).sum().backward();
+        return () -> Functional.attention(t[0], t[1], t[2], scale, false, precision).mul(gOut).sum().backward();
     }
 
     private Runnable conv() {

@@ -221,7 +221,7 @@ class CliTest {
         String[] lines = r.out().strip().split("\n");
         var summary = mapper.readTree(lines[lines.length - 1]);
         assertEquals(lines.length - 1, summary.get("kernels").asInt(), r.out());
-        assertEquals(7, summary.get("kernels").asInt(), r.out());
+        assertEquals(8, summary.get("kernels").asInt(), r.out());
         for (int i = 0; i < lines.length - 1; i++) {
             var k = mapper.readTree(lines[i]);
             assertTrue(k.get("ms").asDouble() > 0, lines[i]);
