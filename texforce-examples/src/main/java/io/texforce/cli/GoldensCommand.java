@@ -82,7 +82,7 @@ final class GoldensCommand implements Callable<Integer> {
 
     private void textEncoder(SafeTensors g, Backend be, Tolerance tol) {
         ClipTextModel text = ClipTextModel.load(model.resolve("text_encoder"), be, dtype.value);
-        int[][] ids = rows(g.ints("tokens.input_ids"), g.info("tokens.input_ids").shape()[0]);
+        int[][] ids = g.intRows("tokens.input_ids");
         compare(g, "text_encoder.last_hidden_state", tol.model(), () -> text.forward(ids));
         compare(g, "text_encoder.penultimate_normed", tol.model(), () -> text.forward(ids, 1));
         int[][] three = {ids[0], ids[1], ids[2]};
@@ -151,14 +151,5 @@ final class GoldensCommand implements Callable<Integer> {
             failed++;
         }
         System.out.printf("%-44s %12.3e %12.3e %10.1e  %s%n", key, err, relative, tolerance, ok ? "ok" : "FAIL");
-    }
-
-    private static int[][] rows(int[] flat, int rows) {
-        int cols = flat.length / rows;
-        int[][] ids = new int[rows][cols];
-        for (int r = 0; r < rows; r++) {
-            System.arraycopy(flat, r * cols, ids[r], 0, cols);
-        }
-        return ids;
     }
 }

@@ -37,11 +37,7 @@ class ClipLoraTest {
     static void load() {
         model = ClipTextModel.load(TestData.tinySd1());
         golden = SafeTensors.open(TestData.tinySd1().resolve("golden/golden.safetensors"));
-        int[] flat = golden.ints("tokens.input_ids");
-        ids = new int[3][77];
-        for (int r = 0; r < 3; r++) {
-            System.arraycopy(flat, r * 77, ids[r], 0, 77);
-        }
+        ids = java.util.Arrays.copyOf(golden.intRows("tokens.input_ids"), 3);
     }
 
     @AfterEach

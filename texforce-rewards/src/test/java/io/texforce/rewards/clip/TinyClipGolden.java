@@ -30,13 +30,7 @@ public final class TinyClipGolden {
 
     public static int[][] inputIds() {
         try (SafeTensors g = SafeTensors.open(dir().resolve("golden/golden.safetensors"))) {
-            int[] flat = g.ints("input_ids");
-            int[] shape = g.info("input_ids").shape();
-            int[][] ids = new int[shape[0]][shape[1]];
-            for (int i = 0; i < shape[0]; i++) {
-                System.arraycopy(flat, i * shape[1], ids[i], 0, shape[1]);
-            }
-            return ids;
+            return g.intRows("input_ids");
         }
     }
 

@@ -64,8 +64,7 @@ class ForeignBackendTrainingTest {
                 "policy", 1f);
         lora.parameters().values().forEach(t -> t.requiresGrad(true));
         try (SafeTensors g = SafeTensors.open(TestData.tinySd1().resolve("golden/golden.safetensors"))) {
-            int[] flat = g.ints("ppo.in.prompt_ids");
-            int[][] ids = {java.util.Arrays.copyOfRange(flat, 0, 77), java.util.Arrays.copyOfRange(flat, 77, 154)};
+            int[][] ids = g.intRows("ppo.in.prompt_ids");
             int t = g.ints("ppo.in.timestep")[0];
             PolicyObjective objective = new PolicyObjective(pipe, new DdimPolicy(pipe.scheduler(), 50, 1f), 7.5f, "", 0);
             Tensor logp = objective.logProb(ids, g.tensor("ppo.in.sample").to(be), new int[]{t, t},

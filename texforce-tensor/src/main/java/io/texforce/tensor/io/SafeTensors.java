@@ -193,6 +193,21 @@ public final class SafeTensors implements AutoCloseable {
         return out;
     }
 
+    /** The rows of a 2-D integer tensor, e.g. token ids [prompts, 77]; see {@link #ints}. */
+    public int[][] intRows(String key) {
+        int[] shape = info(key).shape();
+        if (shape.length != 2) {
+            throw new SafeTensorsException(path + ": tensor '" + key + "' has shape " + Arrays.toString(shape)
+                    + "; intRows() reads 2-D tensors");
+        }
+        int[] flat = ints(key);
+        int[][] rows = new int[shape[0]][];
+        for (int r = 0; r < shape[0]; r++) {
+            rows[r] = Arrays.copyOfRange(flat, r * shape[1], (r + 1) * shape[1]);
+        }
+        return rows;
+    }
+
     /** The elements of an integer or bool tensor; I64 values outside the int range are an error. */
     public int[] ints(String key) {
         TensorInfo info = info(key);

@@ -10,6 +10,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Reads the files written by the Python reference implementations. Expected numbers come from numpy. */
@@ -53,6 +54,13 @@ class SafeTensorsFixtureTest {
             assertArrayEquals(new int[] {49406, 320, 1125, 539, 320, 2368, 49407, 49407}, Arrays.copyOf(ids, 8));
             assertEquals(35508856L, Arrays.stream(ids).asLongStream().sum());
             assertTrue(st.metadata().isEmpty());
+            int[][] rows = st.intRows("tokens.input_ids");
+            assertEquals(11, rows.length);
+            for (int r = 0; r < 11; r++) {
+                assertArrayEquals(Arrays.copyOfRange(ids, r * 77, (r + 1) * 77), rows[r], "row " + r);
+            }
+            var e = assertThrows(SafeTensorsException.class, () -> st.intRows("scheduler.timesteps_50"));
+            assertTrue(e.getMessage().contains("'scheduler.timesteps_50' has shape [50]"), e.getMessage());
         }
     }
 
