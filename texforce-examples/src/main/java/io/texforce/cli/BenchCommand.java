@@ -227,7 +227,8 @@ final class BenchCommand implements Runnable {
         return s[s.length / 2];
     }
 
-    private static double round(double v) {
+    /** Three decimals, for the JSON lines of every benchmark. */
+    static double round(double v) {
         return Math.round(v * 1000) / 1000.0;
     }
 

@@ -85,13 +85,13 @@ final class KernelBench {
         ObjectNode n = json.createObjectNode();
         n.put("kernel", c.name());
         double ours = time(c.ours());
-        n.put("ms", round(ours * 1e3));
-        n.put(c.unit().equals("GB/s") ? "gb_per_s" : "gflop_per_s", round(c.work() / ours / 1e9));
+        n.put("ms", BenchCommand.round(ours * 1e3));
+        n.put(c.unit().equals("GB/s") ? "gb_per_s" : "gflop_per_s", BenchCommand.round(c.work() / ours / 1e9));
         if (c.baseline() != null) {
             double base = time(c.baseline());
             n.put("baseline", c.baselineName());
-            n.put("baseline_ms", round(base * 1e3));
-            n.put("ours_over_baseline_time", round(ours / base));
+            n.put("baseline_ms", BenchCommand.round(base * 1e3));
+            n.put("ours_over_baseline_time", BenchCommand.round(ours / base));
         }
         return n;
     }
@@ -177,9 +177,5 @@ final class KernelBench {
                 x.mul(2f);
             }
         };
-    }
-
-    private static double round(double v) {
-        return Math.round(v * 1000) / 1000.0;
     }
 }

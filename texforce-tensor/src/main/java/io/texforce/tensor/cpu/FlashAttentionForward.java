@@ -52,17 +52,12 @@ final class FlashAttentionForward {
         this.nk = nk;
         this.d = d;
         this.dv = dv;
-        this.dvPacked = packedValueColumns(dv);
+        this.dvPacked = AttentionBlocks.paddedColumns(dv, MR);
         this.keysPadded = Math.ceilDiv(nk, KEY_BLOCK) * KEY_BLOCK;
         this.scale = scale;
         this.causal = causal;
         this.queriesT = new float[QUERY_BLOCK * d];
         this.accT = new float[QUERY_BLOCK * dvPacked];
-    }
-
-    /** dv rounded up to a whole number of MR-row strips. */
-    static int packedValueColumns(int dv) {
-        return Math.ceilDiv(dv, MR) * MR;
     }
 
     /** Keys of all heads packed by {@link AttentionBlocks#rowStrips} in MR-key strips, padded to whole blocks. */
