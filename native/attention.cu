@@ -58,7 +58,7 @@ extern "C" __global__ void attention_forward(const float* __restrict__ q, const 
                                              const float* __restrict__ v, float* __restrict__ out,
                                              float* __restrict__ lse, int nq, int nk, int d, int dv, float scale,
                                              int causal, int bq, int bk) {
-    extern __shared__ float smem[];
+    TF_DYNAMIC_SHARED(float, smem);
     const int dp = padded(d), dvp = padded(dv), sp = bk + 1;
     float* qs = smem;                 // [bq][dp], pre-scaled
     float* ks = qs + bq * dp;         // [bk][dp]
@@ -167,7 +167,7 @@ extern "C" __global__ void attention_backward(const float* __restrict__ q, const
                                               float* __restrict__ gq, float* __restrict__ gk, float* __restrict__ gv,
                                               int nq, int nk, int d, int dv, float scale, int causal, int bq, int bk,
                                               int format) {
-    extern __shared__ float smem[];
+    TF_DYNAMIC_SHARED(float, smem);
     const int dp = padded(d), dvp = padded(dv), sp = bk + 1;
     float* ks = smem;                 // [bk][dp]
     float* vs = ks + bk * dp;         // [bk][dvp]

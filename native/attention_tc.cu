@@ -85,7 +85,7 @@ __device__ void attention_forward_tc(const float* __restrict__ q, const float* _
     using FragB = wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major>;
     using FragC = wmma::fragment<wmma::accumulator, 16, 16, 16, float>;
 
-    extern __shared__ __align__(128) unsigned char tc_smem[];
+    TF_DYNAMIC_SHARED(unsigned char, tc_smem);
     const int dp = tc_padded(d), dvp = tc_padded(dv);
     const int qk_stride = tc_half_stride(dp), v_stride = tc_half_stride(dvp), p_stride = tc_half_stride(TC_KEYS);
     const int s_stride = tc_float_stride(TC_KEYS), o_stride = tc_float_stride(dvp);
@@ -289,7 +289,7 @@ __device__ void attention_backward_tc(const float* __restrict__ q, const float* 
     using Row = wmma::row_major;
     using Col = wmma::col_major;
 
-    extern __shared__ __align__(128) unsigned char tc_smem[];
+    TF_DYNAMIC_SHARED(unsigned char, tc_smem);
     const int dp = tc_padded(d), dvp = tc_padded(dv);
     const int qk_stride = tc_half_stride(dp), v_stride = tc_half_stride(dvp), p_stride = tc_half_stride(TC_KEYS);
     const int gk_stride = tc_float_stride(dp), gv_stride = tc_float_stride(dvp), s_stride = tc_float_stride(TC_KEYS);

@@ -28,6 +28,12 @@ __device__ __forceinline__ int tf_offset(const Indexer& ix, int op, int i) {
     return off;
 }
 
+// The block's dynamic shared memory (the launch's sharedBytes), 128-byte aligned. A macro so that the CUDA host
+// emulator (native/emu) can give each block its own buffer.
+#ifndef TF_DYNAMIC_SHARED
+#define TF_DYNAMIC_SHARED(type, name) extern __shared__ __align__(128) type name[]
+#endif
+
 // Grid-stride loop over [0, n).
 #define TF_FOR(i, n) for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += blockDim.x * gridDim.x)
 

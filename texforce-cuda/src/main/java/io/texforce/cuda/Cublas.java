@@ -35,7 +35,11 @@ final class Cublas {
     private final MemorySegment alpha = arena.allocate(JAVA_FLOAT), beta = arena.allocate(JAVA_FLOAT);
 
     Cublas(boolean tf32) {
-        SymbolLookup lib = NativeLibraries.open("libcublas.so.13", "cublas");
+        this(tf32, NativeLibraries.open("libcublas.so.13", "cublas"));
+    }
+
+    /** cuBLAS from {@code lib} (the CUDA host emulator serves it from its own library). */
+    Cublas(boolean tf32, SymbolLookup lib) {
         Linker linker = Linker.nativeLinker();
         MethodHandle create = linker.downcallHandle(Driver.symbol(lib, "cublasCreate_v2"),
                 FunctionDescriptor.of(JAVA_INT, ADDRESS));

@@ -14,6 +14,7 @@ import io.texforce.tensor.WeightDtype;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.ref.Reference;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -39,6 +40,7 @@ import java.util.Optional;
  */
 public final class CudaBackend implements Backend {
     private static final Map<Integer, CudaBackend> INSTANCES = new HashMap<>();
+    private static final Map<Path, CudaBackend> EMULATORS = new HashMap<>();
     private static Driver sharedDriver;
     private static CudaUnavailableException failure;
     /** The context current on each thread, so that backends of several GPUs can take turns on one thread. */
@@ -66,7 +68,7 @@ public final class CudaBackend implements Backend {
         bind();
         this.allocator = new DeviceAllocator(driver);
         this.kernels = new KernelModule(driver, driver.attribute(device, Driver.ATTR_MULTIPROCESSOR_COUNT));
-        this.cublas = new Cublas(tf32);
+        this.cublas = driver.emulated() ? new Cublas(tf32, driver.library()) : new Cublas(tf32);
     }
 
     /** The backend on GPU 0 (created on first use, strict FP32 GEMMs); throws if there is no usable GPU. */
@@ -85,7 +87,8 @@ public final class CudaBackend implements Backend {
         }
         if (sharedDriver == null) {
             try {
-                sharedDriver = Driver.load();
+                Optional<Path> emulator = emulatorFromEnvironment();
+                sharedDriver = emulator.isPresent() ? Driver.loadEmulator(emulator.get()) : Driver.load();
             } catch (CudaUnavailableException e) {
                 failure = e;
                 throw e;
@@ -99,6 +102,45 @@ public final class CudaBackend implements Backend {
         b = new CudaBackend(sharedDriver, ordinal, false);
         INSTANCES.put(ordinal, b);
         return b;
+    }
+
+    /**
+     * The CUDA host emulator named by the system property {@code texforce.cuda.emulator} or the environment variable
+     * {@code TEXFORCE_CUDA_EMULATOR}, if any: with it set, {@code cuda} devices run on the emulator.
+     */
+    static Optional<Path> emulatorFromEnvironment() {
+        String v = System.getProperty("texforce.cuda.emulator");
+        if (v == null || v.isBlank()) v = System.getenv("TEXFORCE_CUDA_EMULATOR");
+        return v == null || v.isBlank() ? Optional.empty() : Optional.of(Path.of(v));
+    }
+
+    /**
+     * A backend on the CUDA host emulator at {@code library} (native/emu/build.sh): the same Java code, kernels and
+     * GEMM calls as on a GPU, executed on the CPU with checks a GPU does not make (barrier deadlocks, copies and
+     * GEMM operands outside their allocation, reads of memory nothing wrote). For testing the CUDA backend without a
+     * GPU; it is far slower than {@link io.texforce.tensor.cpu.CpuBackend}. One instance per library.
+     */
+    public static synchronized CudaBackend emulator(Path library) {
+        Path key = library.toAbsolutePath().normalize();
+        CudaBackend b = EMULATORS.get(key);
+        if (b == null) {
+            b = new CudaBackend(Driver.loadEmulator(key), 0, false);
+            EMULATORS.put(key, b);
+        }
+        return b;
+    }
+
+    /** Whether this backend runs on the CUDA host emulator. */
+    public boolean emulated() {
+        return driver.emulated();
+    }
+
+    /**
+     * Emulator only: run each block's threads in reverse order between barriers (a kernel whose results depend on
+     * the order lacks a barrier), on {@code hostThreads} host threads (0: the default).
+     */
+    public void configureEmulator(boolean reverse, int hostThreads) {
+        driver.configureEmulator(reverse, hostThreads);
     }
 
     /** Why {@link #get()} would fail, or empty when the GPU backend is usable. */

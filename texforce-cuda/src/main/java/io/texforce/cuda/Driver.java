@@ -10,6 +10,8 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /**
  * The CUDA driver API calls the backend uses, bound to {@code libcuda.so.1} through the foreign function
@@ -26,12 +28,18 @@ final class Driver {
 
     private static final Linker LINKER = Linker.nativeLinker();
 
+    private final SymbolLookup library;
+    private final MethodHandle emulatorConfigure;
     private final MethodHandle cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName,
             cuDeviceGetAttribute, cuDevicePrimaryCtxRetain, cuCtxSetCurrent, cuCtxSynchronize, cuMemAlloc, cuMemFree,
             cuMemGetInfo, cuMemcpyHtoD, cuMemcpyDtoH, cuMemcpyDtoD, cuMemsetD32, cuModuleLoadData,
             cuModuleGetFunction, cuFuncSetAttribute, cuLaunchKernel, cuGetErrorName;
 
     private Driver(SymbolLookup lib) {
+        library = lib;
+        emulatorConfigure = lib.find("tfemu_configure")
+                .map(f -> LINKER.downcallHandle(f, FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT)))
+                .orElse(null);
         cuInit = bind(lib, "cuInit", JAVA_INT);
         cuDriverGetVersion = bind(lib, "cuDriverGetVersion", ADDRESS);
         cuDeviceGetCount = bind(lib, "cuDeviceGetCount", ADDRESS);
@@ -66,7 +74,33 @@ final class Driver {
             throw new CudaUnavailableException("no CUDA driver/GPU found: libcuda.so.1 is not on this machine ("
                     + e.getMessage() + ")", e);
         }
+        return init(new Driver(lib));
+    }
+
+    /**
+     * Loads the CUDA host emulator built by native/emu/build.sh, which serves both the driver API and the cuBLAS
+     * calls from one library and runs the kernels of native/ on the CPU.
+     */
+    static Driver loadEmulator(Path library) {
+        if (!Files.isRegularFile(library)) {
+            throw new CudaUnavailableException("the CUDA host emulator " + library + " does not exist; build it with "
+                    + "native/emu/build.sh " + (library.getParent() == null ? "." : library.getParent()));
+        }
+        SymbolLookup lib;
+        try {
+            lib = SymbolLookup.libraryLookup(library, Arena.global());
+        } catch (IllegalArgumentException e) {
+            throw new CudaUnavailableException("cannot load the CUDA host emulator " + library + ": "
+                    + e.getMessage(), e);
+        }
         Driver d = new Driver(lib);
+        if (!d.emulated()) {
+            throw new CudaUnavailableException(library + " is not the CUDA host emulator (it lacks tfemu_configure)");
+        }
+        return init(d);
+    }
+
+    private static Driver init(Driver d) {
         int rc = d.call(d.cuInit, 0);
         if (rc != 0) {
             throw new CudaUnavailableException("no CUDA driver/GPU found: cuInit failed with " + d.errorName(rc));
@@ -75,6 +109,28 @@ final class Driver {
             throw new CudaUnavailableException("no CUDA driver/GPU found: the driver reports no device");
         }
         return d;
+    }
+
+    /** Whether this is the CUDA host emulator rather than NVIDIA's driver. */
+    boolean emulated() {
+        return emulatorConfigure != null;
+    }
+
+    /** The library the driver calls were bound from (the emulator serves cuBLAS from it too). */
+    SymbolLookup library() {
+        return library;
+    }
+
+    /**
+     * Emulator only: {@code reverse} runs each block's threads in reverse order between barriers (a kernel whose
+     * result changes with the order is missing a barrier); {@code hostThreads} > 0 fixes how many host threads run
+     * blocks (0: TFEMU_THREADS or the core count).
+     */
+    void configureEmulator(boolean reverse, int hostThreads) {
+        if (emulatorConfigure == null) {
+            throw new IllegalStateException("configureEmulator called on NVIDIA's driver");
+        }
+        check(call(emulatorConfigure, reverse ? 1 : 0, hostThreads), "tfemu_configure");
     }
 
     // ------------------------------------------------------------------ device and context

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds the CUDA host emulator: the kernels of native/ compiled as host C++ (cuda_emu.h supplies the device
+# language) together with host versions of the driver API and cuBLAS calls the Java backend binds, into one
+# shared library that io.texforce.cuda.CudaBackend loads in place of libcuda/libcublas (TEXFORCE_CUDA_EMULATOR, or
+# CudaBackend.emulator(path)). It lets the whole CUDA backend (Java bindings and kernels) run and be tested on a
+# machine without a GPU. Needs g++ (C++20) and CUDA's headers (cuda_bf16.h, vector_types.h), not a GPU or nvcc.
+#   native/emu/build.sh OUT_DIR                 writes OUT_DIR/libtexforce-cuda-emu.so
+#   native/emu/build.sh --if-possible OUT_DIR   the same, but without a compiler or CUDA headers only says so and
+#                                               exits 0 (what the Maven build runs; the emulator tests then skip)
+# CXX overrides the compiler, CUDA_HOME the toolkit (default /usr/local/cuda).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+native="$(dirname "$here")"
+missing=1
+if [ "${1:-}" = "--if-possible" ]; then missing=0; shift; fi
+out="${1:?usage: native/emu/build.sh [--if-possible] OUT_DIR}"
+cxx="${CXX:-g++}"
+cuda="${CUDA_HOME:-/usr/local/cuda}"
+if ! command -v "$cxx" > /dev/null; then
+  echo "native/emu/build.sh: no C++ compiler ($cxx); set CXX. The CUDA host emulator is not built." >&2
+  exit $missing
+fi
+if [ ! -f "$cuda/include/cuda_bf16.h" ]; then
+  echo "native/emu/build.sh: CUDA headers not found under $cuda/include (set CUDA_HOME). The CUDA host emulator is not built." >&2
+  exit $missing
+fi
+mkdir -p "$out"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+# One translation unit with every kernel file (as the fat binary has) and the registry of their extern "C" kernels.
+unit="$work/kernels.cpp"
+{
+  echo '#include "registry.h"'
+  for src in "$native"/*.cu; do printf '#include "%s"\n' "$src"; done
+  echo 'namespace tfemu {'
+  echo 'const KernelEntry kernels[] = {'
+  cat "$native"/*.cu | tr '\n' ' ' \
+    | grep -oE 'extern "C" __global__ void +(__launch_bounds__\([^)]*\) *)?[A-Za-z_][A-Za-z0-9_]* *\(' \
+    | sed -E 's/.* ([A-Za-z_][A-Za-z0-9_]*) *\($/    TFEMU_KERNEL(\1),/'
+  echo '};'
+  echo 'const int kernel_count = sizeof(kernels) / sizeof(kernels[0]);'
+  echo '}  // namespace tfemu'
+} > "$unit"
+flags=(-std=c++20 -O2 -g -fPIC -ffp-contract=off -fno-fast-math -Wall -Wextra -Wno-unused-parameter -Wno-unknown-pragmas
+       -I "$here/include" -I "$here" -I "$native" -I "$cuda/include")
+"$cxx" "${flags[@]}" -include "$here/cuda_emu.h" -c "$unit" -o "$work/kernels.o"
+for part in fiber memory driver cublas; do
+  "$cxx" "${flags[@]}" -c "$here/$part.cpp" -o "$work/$part.o"
+done
+"$cxx" -shared -o "$out/libtexforce-cuda-emu.so" "$work"/*.o -lpthread
+echo "native/emu/build.sh: $out/libtexforce-cuda-emu.so ($(grep -c TFEMU_KERNEL "$unit") kernels)"

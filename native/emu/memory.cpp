@@ -1,0 +1,93 @@
+#include "memory.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <iterator>
+#include <map>
+#include <mutex>
+
+namespace tfemu {
+
+namespace {
+
+struct Allocation {
+    size_t bytes;       // as asked
+    void* mapping;      // start of the mapping, which ends with the guard page
+    size_t mapped;
+};
+
+std::mutex mutex;
+std::map<uint64_t, Allocation> live;
+size_t in_use = 0;
+constexpr size_t kTotal = size_t(16) << 30;  // what cuMemGetInfo reports
+
+size_t page() {
+    static const size_t p = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    return p;
+}
+
+}  // namespace
+
+uint64_t allocate(size_t bytes) {
+    if (bytes == 0) bytes = 1;
+    const size_t padded = (bytes + 255) / 256 * 256;  // cudaMalloc's alignment is 256 bytes
+    const size_t data_pages = (padded + page() - 1) / page() * page();
+    const size_t mapped = data_pages + page();
+    std::lock_guard<std::mutex> lock(mutex);
+    if (in_use + bytes > kTotal) return 0;
+    void* m = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) return 0;
+    auto* base = static_cast<unsigned char*>(m);
+    mprotect(base + data_pages, page(), PROT_NONE);
+    unsigned char* p = base + data_pages - padded;
+    std::memset(p, 0xFF, padded);  // all-ones floats are NaNs
+    const uint64_t ptr = reinterpret_cast<uint64_t>(p);
+    live[ptr] = Allocation{bytes, m, mapped};
+    in_use += bytes;
+    return ptr;
+}
+
+bool release(uint64_t pointer) {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = live.find(pointer);
+    if (it == live.end()) return false;
+    munmap(it->second.mapping, it->second.mapped);
+    in_use -= it->second.bytes;
+    live.erase(it);
+    return true;
+}
+
+size_t bytes_in_use() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return in_use;
+}
+
+size_t total_bytes() { return kTotal; }
+
+bool in_bounds(uint64_t pointer, size_t bytes, std::string& why) {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = live.upper_bound(pointer);
+    if (it == live.begin()) {
+        why = "address " + std::to_string(pointer) + " is below every live allocation";
+        return false;
+    }
+    it = std::prev(it);
+    const uint64_t start = it->first, end = start + it->second.bytes;
+    if (pointer >= end) {
+        why = "address " + std::to_string(pointer) + " is " + std::to_string(pointer - end)
+              + " bytes past the end of the allocation of " + std::to_string(it->second.bytes) + " bytes at "
+              + std::to_string(start);
+        return false;
+    }
+    if (bytes > end - pointer) {
+        why = std::to_string(bytes) + " bytes at offset " + std::to_string(pointer - start)
+              + " overrun the allocation of " + std::to_string(it->second.bytes) + " bytes by "
+              + std::to_string(bytes - (end - pointer));
+        return false;
+    }
+    return true;
+}
+
+}  // namespace tfemu
