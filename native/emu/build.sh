@@ -31,10 +31,10 @@ trap 'rm -rf "$work"' EXIT
 unit="$work/kernels.cpp"
 {
   echo '#include "registry.h"'
-  for src in "$native"/*.cu; do printf '#include "%s"\n' "$src"; done
+  for src in "$native"/*.cu "$here"/test_kernels.cu; do printf '#include "%s"\n' "$src"; done
   echo 'namespace tfemu {'
   echo 'const KernelEntry kernels[] = {'
-  cat "$native"/*.cu | tr '\n' ' ' \
+  cat "$native"/*.cu "$here"/test_kernels.cu | tr '\n' ' ' \
     | grep -oE 'extern "C" __global__ void +(__launch_bounds__\([^)]*\) *)?[A-Za-z_][A-Za-z0-9_]* *\(' \
     | sed -E 's/.* ([A-Za-z_][A-Za-z0-9_]*) *\($/    TFEMU_KERNEL(\1),/'
   echo '};'

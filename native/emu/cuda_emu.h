@@ -39,7 +39,7 @@
 #define __shared__ static thread_local
 #define TF_DYNAMIC_SHARED(type, name) type* name = reinterpret_cast<type*>(::tfemu::block().dynamic_shared)
 
-#define threadIdx (::tfemu::block().current->thread_idx)
+#define threadIdx (::tfemu::this_fiber().thread_idx)
 #define blockIdx (::tfemu::block().block_idx)
 #define blockDim (::tfemu::block().block_dim)
 #define gridDim (::tfemu::block().grid_dim)
@@ -47,22 +47,20 @@
 inline void __syncthreads() { ::tfemu::sync_block(); }
 inline void __syncwarp(unsigned = 0xffffffffu) { ::tfemu::sync_warp(); }
 
-// Every lane publishes its value, the warp meets, each lane reads its partner's, and the warp meets again before a
-// slot can be overwritten by the next shuffle.
+// Every lane publishes its value, the warp meets, and each lane reads its partner's (see Block::shuffle_slots).
 template <typename T>
 inline T __shfl_xor_sync(unsigned, T value, int lane_mask, int width = 32) {
     static_assert(sizeof(T) <= 8 && std::is_trivially_copyable<T>::value, "shuffles move at most 8 bytes");
-    ::tfemu::Block& blk = ::tfemu::block();
-    const int me = blk.current->linear, lane = me & 31, base = me - lane;
-    std::memcpy(&blk.shuffle_slots[me], &value, sizeof(T));
+    ::tfemu::Fiber& me = ::tfemu::this_fiber();
+    ::tfemu::Block& blk = *me.block;
+    const int n = static_cast<int>(blk.fibers.size()), lane = me.linear & 31, base = me.linear - lane;
+    uint64_t* slots = blk.shuffle_slots.data() + (me.shuffles++ & 1) * n;
+    std::memcpy(&slots[me.linear], &value, sizeof(T));
     ::tfemu::sync_warp();
     int src = lane ^ lane_mask;
-    if ((src & ~(width - 1)) != (lane & ~(width - 1)) || base + src >= static_cast<int>(blk.fibers.size())) {
-        src = lane;
-    }
+    if ((src & ~(width - 1)) != (lane & ~(width - 1)) || base + src >= n) src = lane;
     T out;
-    std::memcpy(&out, &blk.shuffle_slots[base + src], sizeof(T));
-    ::tfemu::sync_warp();
+    std::memcpy(&out, &slots[base + src], sizeof(T));
     return out;
 }
 

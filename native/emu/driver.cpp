@@ -1,8 +1,8 @@
 // The CUDA driver API calls io.texforce.cuda.Driver binds, implemented on the host: one emulated device, device
 // memory in host pages (memory.h), kernels from the generated registry run block by block on a pool of host
-// threads, each block's threads as fibers (fiber.h). Launches run to completion before cuLaunchKernel returns;
-// a launch that fails (a deadlocked barrier, too much shared memory, an unknown function) returns an error and also
-// makes the next cuCtxSynchronize fail, as an asynchronous kernel failure would on a GPU.
+// threads, each block's threads as fibers (fiber.h). Launches run to completion before cuLaunchKernel returns, so
+// a launch that fails (a deadlocked barrier, too much shared memory, an unknown function) returns its error right
+// there, with a message on stderr. Unlike a GPU context after a kernel fault, the emulator stays usable.
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -41,8 +41,6 @@ constexpr int kSharedOptIn = 227 * 1024;  // an H100's per-block opt-in limit
 std::atomic<bool> initialized{false};
 std::atomic<bool> reverse_order{false};
 std::atomic<int> host_threads{0};
-std::mutex error_mutex;
-int sticky_error = SUCCESS;
 
 struct FunctionState {
     const tfemu::KernelEntry* entry;
@@ -57,10 +55,8 @@ std::vector<FunctionState>& functions() {
     return f;
 }
 
-void fail(int code, const std::string& message) {
+void fail(const std::string& message) {
     std::fprintf(stderr, "tfemu: %s\n", message.c_str());
-    std::lock_guard<std::mutex> lock(error_mutex);
-    if (sticky_error == SUCCESS) sticky_error = code;
 }
 
 bool checked(uint64_t pointer, size_t bytes, const char* call) {
@@ -89,7 +85,7 @@ void run_kernel_thread(void* arg) {
 }
 
 void run_blocks(Launch& l) {
-    tfemu::Block& blk = tfemu::block();
+    tfemu::Block& blk = tfemu::bind_block();
     thread_local std::vector<unsigned char> shared;
     if (shared.size() < l.shared_bytes + 128) shared.resize(l.shared_bytes + 128);
     // Dynamic shared memory starts 128-byte aligned, and holds garbage as on a GPU.
@@ -228,10 +224,7 @@ int cuDevicePrimaryCtxRetain(void** context, int device) {
 
 int cuCtxSetCurrent(void*) { return SUCCESS; }
 
-int cuCtxSynchronize() {
-    std::lock_guard<std::mutex> lock(error_mutex);
-    return sticky_error;
-}
+int cuCtxSynchronize() { return SUCCESS; }  // every launch has finished when cuLaunchKernel returns
 
 int cuMemAlloc_v2(uint64_t* pointer, size_t bytes) {
     if (!initialized.load()) return NOT_INITIALIZED;
@@ -319,18 +312,18 @@ int cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigned gz, unsign
     auto* f = static_cast<FunctionState*>(function);
     const char* name = f->entry->name;
     if (stream != nullptr || extra != nullptr) {
-        fail(INVALID_VALUE, std::string(name) + ": only the default stream and kernelParams are emulated");
+        fail(std::string(name) + ": only the default stream and kernelParams are emulated");
         return INVALID_VALUE;
     }
     const unsigned long threads = static_cast<unsigned long>(bx) * by * bz;
     if (gx == 0 || gy == 0 || gz == 0 || threads == 0 || threads > 1024 || gy > 65535 || gz > 65535) {
-        fail(INVALID_VALUE, std::string(name) + ": invalid launch grid " + std::to_string(gx) + "x"
+        fail(std::string(name) + ": invalid launch grid " + std::to_string(gx) + "x"
                                 + std::to_string(gy) + "x" + std::to_string(gz) + ", block " + std::to_string(bx)
                                 + "x" + std::to_string(by) + "x" + std::to_string(bz));
         return INVALID_VALUE;
     }
     if (static_cast<int>(shared_bytes) > f->max_dynamic_shared) {
-        fail(INVALID_VALUE, std::string(name) + ": " + std::to_string(shared_bytes)
+        fail(std::string(name) + ": " + std::to_string(shared_bytes)
                                 + " bytes of dynamic shared memory exceed the function's limit of "
                                 + std::to_string(f->max_dynamic_shared) + " (cuFuncSetAttribute opts into more)");
         return INVALID_VALUE;
@@ -345,7 +338,7 @@ int cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigned gz, unsign
     l.blocks = static_cast<long>(gx) * gy * gz;
     pool().run(l, threads_for(l.blocks));
     if (!l.error.empty()) {
-        fail(LAUNCH_FAILED, l.error);
+        fail(l.error);
         return LAUNCH_FAILED;
     }
     return SUCCESS;

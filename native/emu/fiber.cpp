@@ -11,40 +11,44 @@ namespace tfemu {
 
 namespace {
 
-// Large enough for the deepest kernel's locals (register arrays of a few KB) with a wide margin; only the pages a
-// fiber touches are ever backed by memory.
-constexpr size_t kStackBytes = 256 * 1024;
-constexpr size_t kGuardBytes = 4096;
 
-thread_local Block tls_block;
-thread_local std::vector<unsigned char*> tls_stacks;
-thread_local void (*tls_body)(void*) = nullptr;
-thread_local void* tls_arg = nullptr;
+thread_local std::vector<unsigned char*>* tls_stacks_ptr = nullptr;
+thread_local Block* current_block = nullptr;
 
 unsigned char* stack_for(size_t index) {
+    if (tls_stacks_ptr == nullptr) tls_stacks_ptr = new std::vector<unsigned char*>();  // kept for the thread's life
+    std::vector<unsigned char*>& tls_stacks = *tls_stacks_ptr;
     while (tls_stacks.size() <= index) {
-        void* p = mmap(nullptr, kStackBytes + kGuardBytes, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        // Map twice the size and keep the aligned half (see fiber.h); only touched pages are ever backed.
+        void* p = mmap(nullptr, 2 * kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                       -1, 0);
         if (p == MAP_FAILED) {
             std::fprintf(stderr, "tfemu: cannot map a fiber stack\n");
             std::abort();
         }
-        // The lowest page stays unmapped so that a stack overflow faults instead of corrupting a neighbour.
-        mprotect(p, kGuardBytes, PROT_NONE);
-        tls_stacks.push_back(static_cast<unsigned char*>(p) + kGuardBytes);
+        const uintptr_t start = reinterpret_cast<uintptr_t>(p), aligned = (start + kStackBytes - 1) & ~(kStackBytes - 1);
+        if (aligned > start) munmap(p, aligned - start);
+        if (start + kStackBytes > aligned) munmap(reinterpret_cast<void*>(aligned + kStackBytes), start + kStackBytes - aligned);
+        // The lowest page stays inaccessible so that a stack overflow faults instead of corrupting a neighbour.
+        mprotect(reinterpret_cast<void*>(aligned), kGuardBytes, PROT_NONE);
+        tls_stacks.push_back(reinterpret_cast<unsigned char*>(aligned));
     }
     return tls_stacks[index];
 }
 
 }  // namespace
 
-Block& block() { return tls_block; }
+Block& bind_block() {
+    if (current_block == nullptr) current_block = new Block();  // kept for the thread's life
+    return *current_block;
+}
 
 }  // namespace tfemu
 
 #if defined(__x86_64__)
-// Saves the callee-saved registers, MXCSR and the x87 control word of the running context on its stack, stores its
-// stack pointer in *from and resumes the context whose stack pointer is `to` (System V AMD64 ABI).
+// Saves the callee-saved registers of the running context on its stack, stores its stack pointer in *from and
+// resumes the context whose stack pointer is `to` (System V AMD64 ABI). MXCSR and the x87 control word are left
+// alone: kernels never change them, and loading them serialises the pipeline (it made up most of a switch's time).
 extern "C" void tfemu_switch(void** from, void* to);
 asm(R"(
     .text
@@ -57,14 +61,8 @@ tfemu_switch:
     pushq %r13
     pushq %r14
     pushq %r15
-    subq $8, %rsp
-    stmxcsr (%rsp)
-    fnstcw 4(%rsp)
     movq %rsp, (%rdi)
     movq %rsi, %rsp
-    ldmxcsr (%rsp)
-    fldcw 4(%rsp)
-    addq $8, %rsp
     popq %r15
     popq %r14
     popq %r13
@@ -91,34 +89,63 @@ void release_if_complete(Barrier& b) {
     }
 }
 
+bool runnable(const Fiber& f) {
+    return !f.done && (f.waiting_on == nullptr || *f.waiting_on != f.waiting_for);
+}
+
+// The next runnable fiber of the current pass over the block in schedule order, made current; null at the pass's end.
+Fiber* next_in_pass(Block& blk) {
+    const int n = static_cast<int>(blk.fibers.size());
+    while (++blk.position < n) {
+        Fiber& f = blk.fibers[blk.reverse ? n - 1 - blk.position : blk.position];
+        if (runnable(f)) {
+            f.waiting_on = nullptr;
+            blk.current = &f;
+            return &f;
+        }
+    }
+    return nullptr;
+}
+
+// Where a fiber that stops (at a barrier or at its end) switches to: straight to the next fiber of the pass, which
+// halves the switches a barrier costs, or back to the scheduler to start the next pass.
+void* hand_over(Block& blk) {
+    Fiber* next = next_in_pass(blk);
+    return next != nullptr ? next->sp : blk.scheduler_sp;
+}
+
 [[noreturn]] void fiber_entry() {
-    Block& blk = tls_block;
-    Fiber* f = blk.current;
-    tls_body(tls_arg);
+    Fiber* f = &this_fiber();
+    Block& blk = *f->block;
+    blk.body(blk.arg);
     f->done = true;
     blk.block_barrier.live--;
     release_if_complete(blk.block_barrier);
     Barrier& w = blk.warp_barriers[f->linear / 32];
     w.live--;
     release_if_complete(w);
-    tfemu_switch(&f->sp, blk.scheduler_sp);
+    blk.remaining--;
+    tfemu_switch(&f->sp, hand_over(blk));
     std::abort();  // a finished fiber is never resumed
 }
 
 // A fresh fiber's stack, laid out as tfemu_switch leaves a switched-out one, returning into fiber_entry with the
 // stack aligned as after a call.
-void* initial_stack(unsigned char* stack) {
-    auto* top = reinterpret_cast<uint64_t*>(stack + kStackBytes);
+void* initial_stack(Fiber* fiber, unsigned char* stack, int index) {
+    *reinterpret_cast<Fiber**>(stack + kGuardBytes) = fiber;
+    // Stack tops at one offset in equally aligned regions would all fall in the same cache sets; a switch touches
+    // the top of the next fiber's stack, so they are staggered by a few cache lines per fiber.
+    const size_t stagger = static_cast<size_t>(index) * 3 * 64 % (32 * 1024);
+    auto* top = reinterpret_cast<uint64_t*>(stack + kStackBytes - stagger);
     *--top = 0;                                                 // fiber_entry's (never used) return address
     *--top = reinterpret_cast<uint64_t>(&fiber_entry);          // where tfemu_switch's ret goes
     for (int i = 0; i < 6; i++) *--top = 0;                     // rbp rbx r12 r13 r14 r15
-    *--top = 0x1F80ull | (0x037Full << 32);                     // default MXCSR and x87 control word
     return top;
 }
 
 void wait_on(Barrier& b) {
-    Block& blk = tls_block;
-    Fiber* f = blk.current;
+    Fiber* f = &this_fiber();
+    Block& blk = *f->block;
     b.arrived++;
     if (b.arrived >= b.live) {
         b.arrived = 0;
@@ -127,25 +154,25 @@ void wait_on(Barrier& b) {
     }
     f->waiting_on = &b.generation;
     f->waiting_for = b.generation;
-    tfemu_switch(&f->sp, blk.scheduler_sp);
+    tfemu_switch(&f->sp, hand_over(blk));
 }
 
 }  // namespace
 
-void sync_block() { wait_on(tls_block.block_barrier); }
+void sync_block() { wait_on(block().block_barrier); }
 
 void sync_warp() {
-    Block& blk = tls_block;
-    wait_on(blk.warp_barriers[blk.current->linear / 32]);
+    Fiber& f = this_fiber();
+    wait_on(f.block->warp_barriers[f.linear / 32]);
 }
 
 bool run_block(void (*body)(void*), void* arg, bool reverse, const char* kernel, char* error, size_t error_size) {
-    Block& blk = tls_block;
+    Block& blk = bind_block();
     const int n = static_cast<int>(blk.block_dim.x * blk.block_dim.y * blk.block_dim.z);
     const int warps = (n + 31) / 32;
     blk.fibers.assign(n, Fiber{});
     blk.warp_barriers.assign(warps, Barrier{});
-    blk.shuffle_slots.assign(n, 0);
+    blk.shuffle_slots.assign(2 * n, 0);
     blk.block_barrier = Barrier{n, 0, 0};
     for (int w = 0; w < warps; w++) blk.warp_barriers[w].live = (w + 1) * 32 <= n ? 32 : n - w * 32;
     for (int i = 0; i < n; i++) {
@@ -153,24 +180,20 @@ bool run_block(void (*body)(void*), void* arg, bool reverse, const char* kernel,
         f.linear = i;
         f.thread_idx = uint3{i % blk.block_dim.x, (i / blk.block_dim.x) % blk.block_dim.y,
                              i / (blk.block_dim.x * blk.block_dim.y)};
+        f.block = &blk;
         f.stack = stack_for(i);
-        f.sp = initial_stack(f.stack);
+        f.sp = initial_stack(&f, f.stack, i);
     }
-    tls_body = body;
-    tls_arg = arg;
-    int remaining = n;
-    while (remaining > 0) {
-        bool progressed = false;
-        for (int k = 0; k < n; k++) {
-            Fiber& f = blk.fibers[reverse ? n - 1 - k : k];
-            if (f.done || (f.waiting_on != nullptr && *f.waiting_on == f.waiting_for)) continue;
-            f.waiting_on = nullptr;
-            blk.current = &f;
-            tfemu_switch(&blk.scheduler_sp, f.sp);
-            progressed = true;
-            if (f.done) remaining--;
-        }
-        if (!progressed) {
+    blk.body = body;
+    blk.arg = arg;
+    blk.reverse = reverse;
+    blk.remaining = n;
+    while (blk.remaining > 0) {
+        blk.position = -1;
+        Fiber* first = next_in_pass(blk);
+        if (first != nullptr) {
+            tfemu_switch(&blk.scheduler_sp, first->sp);  // runs the pass; back here at its end
+        } else {
             int at_block = 0, at_warp = 0, first_block = -1, first_warp = -1;
             for (const Fiber& f : blk.fibers) {
                 if (f.done) continue;
@@ -187,7 +210,7 @@ bool run_block(void (*body)(void*), void* arg, bool reverse, const char* kernel,
                           "__syncthreads (first: %d), %d at a warp barrier (__syncwarp or a shuffle; first: %d), "
                           "%d have exited",
                           kernel, blk.block_idx.x, blk.block_idx.y, blk.block_idx.z, n, at_block, first_block,
-                          at_warp, first_warp, n - remaining);
+                          at_warp, first_warp, n - blk.remaining);
             blk.current = nullptr;
             return false;
         }

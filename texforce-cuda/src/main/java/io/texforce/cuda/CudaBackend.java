@@ -87,8 +87,7 @@ public final class CudaBackend implements Backend {
         }
         if (sharedDriver == null) {
             try {
-                Optional<Path> emulator = emulatorFromEnvironment();
-                sharedDriver = emulator.isPresent() ? Driver.loadEmulator(emulator.get()) : Driver.load();
+                sharedDriver = Driver.load();
             } catch (CudaUnavailableException e) {
                 failure = e;
                 throw e;
@@ -105,13 +104,17 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * The CUDA host emulator named by the system property {@code texforce.cuda.emulator} or the environment variable
-     * {@code TEXFORCE_CUDA_EMULATOR}, if any: with it set, {@code cuda} devices run on the emulator.
+     * The backend on the CUDA host emulator named by the system property {@code texforce.cuda.emulator} or else the
+     * environment variable {@code TEXFORCE_CUDA_EMULATOR}: what the device {@code cuda-emu} resolves to.
      */
-    static Optional<Path> emulatorFromEnvironment() {
+    public static CudaBackend emulator() {
         String v = System.getProperty("texforce.cuda.emulator");
         if (v == null || v.isBlank()) v = System.getenv("TEXFORCE_CUDA_EMULATOR");
-        return v == null || v.isBlank() ? Optional.empty() : Optional.of(Path.of(v));
+        if (v == null || v.isBlank()) {
+            throw new CudaUnavailableException("the CUDA host emulator is not configured: build it with "
+                    + "native/emu/build.sh DIR and set TEXFORCE_CUDA_EMULATOR=DIR/libtexforce-cuda-emu.so");
+        }
+        return emulator(Path.of(v));
     }
 
     /**
@@ -128,6 +131,11 @@ public final class CudaBackend implements Backend {
             EMULATORS.put(key, b);
         }
         return b;
+    }
+
+    /** The kernels of this backend's module (for tests that launch one directly). */
+    KernelModule kernels() {
+        return kernels;
     }
 
     /** Whether this backend runs on the CUDA host emulator. */
@@ -155,7 +163,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public String name() {
-        return "cuda:" + ordinal;
+        return driver.emulated() ? "cuda-emu" : "cuda:" + ordinal;
     }
 
     /** The GPU's name and compute capability, e.g. "NVIDIA H100 80GB HBM3 (sm_90)". */

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** {@code check-goldens}: the fixture's reference outputs recomputed by the CLI, on the CPU and on a stand-in device. */
 class GoldensCommandTest {
@@ -27,6 +28,23 @@ class GoldensCommandTest {
             System.out.print(r.out());
             assertEquals(0, r.code(), r.out() + r.err());
             assertEquals(9, r.out().lines().filter(l -> l.endsWith(" ok")).count(), r.out());
+            assertTrue(r.out().contains("all goldens within tolerance"), r.out());
+        }
+    }
+
+    /**
+     * The GPU code path (CudaBackend's Java side, the kernels of native/ and the GEMM calls) on the CUDA host
+     * emulator, fp32 and with bf16/fp16 weights; skipped where texforce-cuda's build could not make the emulator.
+     */
+    @Test
+    void everyGoldenPassesOnTheCudaEmulator() {
+        String lib = System.getProperty("texforce.cuda.emulator", "");
+        assumeTrue(!lib.isEmpty() && Files.isRegularFile(Path.of(lib)), "CUDA emulator not built: " + lib);
+        for (String dtype : new String[]{"fp32", "bf16", "fp16"}) {
+            CliTest.Result r = CliTest.run("check-goldens", "--model", TestData.tinySd1().toString(), "--device",
+                    "cuda-emu", "--dtype", dtype);
+            System.out.print(r.out());
+            assertEquals(0, r.code(), r.out() + r.err());
             assertTrue(r.out().contains("all goldens within tolerance"), r.out());
         }
     }
