@@ -8,7 +8,8 @@ import picocli.CommandLine.Option;
 /** The {@code --device} option of the commands that run models. */
 final class DeviceOption {
     @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEVICE",
-            description = "Where models run: cpu, cuda (GPU 0) or cuda:N. Default: ${DEFAULT-VALUE}.")
+            description = "Where models run: cpu, cuda (GPU 0), cuda:N, or cuda-emu (the CUDA code on the CUDA host "
+                    + "emulator named by TEXFORCE_CUDA_EMULATOR, for testing without a GPU). Default: ${DEFAULT-VALUE}.")
     String device;
 
     /** The chosen backend; an unusable device is a user error that says why. */

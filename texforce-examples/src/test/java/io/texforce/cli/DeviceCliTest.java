@@ -36,7 +36,9 @@ class DeviceCliTest {
             CliTest.Result r = run(cmd, "--help");
             assertEquals(0, r.code(), cmd);
             String help = r.out().replaceAll("\\s+", " ");
-            assertTrue(help.contains("--device=DEVICE Where models run: cpu, cuda (GPU 0) or cuda:N. Default: cpu."),
+            assertTrue(help.contains("--device=DEVICE Where models run: cpu, cuda (GPU 0), cuda:N, or cuda-emu (the"
+                            + " CUDA code on the CUDA host emulator named by TEXFORCE_CUDA_EMULATOR, for testing without"
+                            + " a GPU). Default: cpu."),
                     cmd + ":\n" + r.out());
         }
     }
@@ -47,7 +49,7 @@ class DeviceCliTest {
                 tmp.resolve("e").toString(), "x");
         assertEquals(2, tpu.code());
         assertEquals("texforce embed: device 'tpu' is not available: unknown device kind 'tpu'; known: cpu, cuda,"
-                + " foreign", tpu.err().strip());
+                + " cuda-emu, foreign", tpu.err().strip());
 
         var reason = CudaBackend.unavailableReason();
         assumeTrue(reason.isPresent(), "this machine has a usable GPU");
@@ -121,6 +123,40 @@ class DeviceCliTest {
         }
         System.out.printf("cli train --device foreign: %d LoRA tensors equal to the cpu run's%n", cpu.size());
         assertEquals(Files.readString(tmp.resolve("cpu/summary.json")), Files.readString(tmp.resolve("foreign/summary.json")));
+    }
+
+    /**
+     * A whole TexForce run (sampling, rewards, PPO backward through U-Net and text encoder, AdamW) through the CUDA
+     * backend on the CUDA host emulator: the LoRA it writes must match the CPU run's. Skipped where texforce-cuda's
+     * build could not make the emulator.
+     */
+    @Test
+    void trainOnTheCudaEmulatorWritesTheCpuLora() throws Exception {
+        String lib = System.getProperty("texforce.cuda.emulator", "");
+        assumeTrue(!lib.isEmpty() && Files.isRegularFile(Path.of(lib)), "CUDA emulator not built: " + lib);
+        // Joint mode trains U-Net and text-encoder LoRAs; two inner epochs make the second AdamW step depend on
+        // the gradients' magnitudes (the first moves every weight by +-lr whatever they are).
+        for (String device : List.of("cpu", "cuda-emu")) {
+            CliTest.Result r = run("train", "--model", TestData.tinySd1().toString(), "--reward",
+                    "jpeg-compressibility", "--prompts", "animals", "--epochs", "1", "--samples-per-epoch", "2",
+                    "--batch-size", "2", "--gradient-accumulation", "1", "--steps", "3", "--eval-images", "1",
+                    "--mode", "JOINT", "--inner-epochs", "2", "--no-progress", "--device", device, "--out",
+                    tmp.resolve(device).toString());
+            assertEquals(0, r.code(), device + ": " + r.err());
+        }
+        for (String file : List.of("lora.safetensors", "unet_lora.safetensors")) {
+            var cpu = SafeTensors.loadAll(tmp.resolve("cpu").resolve(file));
+            var dev = SafeTensors.loadAll(tmp.resolve("cuda-emu").resolve(file));
+            assertEquals(cpu.keySet(), dev.keySet());
+            double worst = 0, largest = 0;
+            for (String k : cpu.keySet()) {
+                worst = Math.max(worst, Parity.maxAbsDiff(dev.get(k), cpu.get(k)));
+                for (float v : cpu.get(k).toFloatArray()) largest = Math.max(largest, Math.abs(v));
+            }
+            System.out.printf("cli train --device cuda-emu, %s: %d tensors, max abs error vs cpu %.3e (largest "
+                    + "value %.3e)%n", file, cpu.size(), worst, largest);
+            assertTrue(worst <= 1e-4 * Math.max(1, largest), file + " max error " + worst);
+        }
     }
 
     @Test
