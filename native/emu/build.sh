@@ -20,6 +20,17 @@ if ! command -v "$cxx" > /dev/null; then
   echo "native/emu/build.sh: no C++ compiler ($cxx); set CXX. The CUDA host emulator is not built." >&2
   exit $missing
 fi
+if [ "$(uname -m)" != "x86_64" ]; then
+  echo "native/emu/build.sh: the emulator's fiber switch is written for x86-64, this is $(uname -m). The CUDA host emulator is not built." >&2
+  exit $missing
+fi
+if ! echo '#include <atomic>
+#include <bit>
+int main() { float f = 0; std::atomic_ref<float>(f).fetch_add(1.0f); return std::bit_cast<int>(f) == 0; }' \
+    | "$cxx" -std=c++20 -x c++ - -o /dev/null 2> /dev/null; then
+  echo "native/emu/build.sh: $cxx lacks C++20 (std::atomic_ref<float>, std::bit_cast; GCC 11 or newer has them). The CUDA host emulator is not built." >&2
+  exit $missing
+fi
 if [ ! -f "$cuda/include/cuda_bf16.h" ]; then
   echo "native/emu/build.sh: CUDA headers not found under $cuda/include (set CUDA_HOME). The CUDA host emulator is not built." >&2
   exit $missing

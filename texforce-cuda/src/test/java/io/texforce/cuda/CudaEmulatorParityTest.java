@@ -1,7 +1,6 @@
 package io.texforce.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.texforce.tensor.cpu.CpuBackend;
 import org.junit.jupiter.api.AfterAll;
@@ -9,8 +8,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.stream.Stream;
 
 /**
@@ -25,11 +22,7 @@ class CudaEmulatorParityTest {
 
     @BeforeAll
     static void loadEmulator() {
-        String property = System.getProperty("texforce.test.cuda.emulator", "");
-        assumeTrue(!property.isEmpty() && Files.isRegularFile(Path.of(property)),
-                () -> "CUDA emulator tests skipped: " + property + " was not built (native/emu/build.sh needs g++ "
-                        + "and CUDA's headers)");
-        emulator = CudaBackend.emulator(Path.of(property));
+        emulator = TestEmulator.backendOrSkip();
     }
 
     @AfterAll

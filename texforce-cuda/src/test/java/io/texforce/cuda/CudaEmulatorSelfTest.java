@@ -5,15 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.texforce.tensor.Tensor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
@@ -26,10 +23,7 @@ class CudaEmulatorSelfTest {
 
     @BeforeAll
     static void loadEmulator() {
-        String property = System.getProperty("texforce.test.cuda.emulator", "");
-        assumeTrue(!property.isEmpty() && Files.isRegularFile(Path.of(property)),
-                () -> "CUDA emulator tests skipped: " + property + " was not built");
-        emulator = CudaBackend.emulator(Path.of(property));
+        emulator = TestEmulator.backendOrSkip();
     }
 
     @AfterEach
@@ -76,7 +70,7 @@ class CudaEmulatorSelfTest {
 
     @Test
     void tooMuchSharedMemoryWithoutTheOptInFails() {
-        Driver driver = Driver.loadEmulator(Path.of(System.getProperty("texforce.test.cuda.emulator")));
+        Driver driver = Driver.loadEmulator(TestEmulator.libraryOrSkip());
         var module = driver.loadModule(java.lang.foreign.Arena.global().allocate(1), "test");
         var fn = driver.function(module, "fill");
         CudaException e = assertThrows(CudaException.class, () -> driver.launch(fn, 1, 1, 1, 32, 64 * 1024,
@@ -86,7 +80,7 @@ class CudaEmulatorSelfTest {
 
     @Test
     void aCopyPastTheEndOfAnAllocationFails() {
-        Driver driver = Driver.loadEmulator(Path.of(System.getProperty("texforce.test.cuda.emulator")));
+        Driver driver = Driver.loadEmulator(TestEmulator.libraryOrSkip());
         long[] p = new long[1];
         assertEquals(0, driver.tryAlloc(100, p));
         try (var arena = java.lang.foreign.Arena.ofConfined()) {
