@@ -54,6 +54,7 @@ int gemm(const char* call, int ta, int tb, int m, int n, int k, float alpha, uin
         std::fprintf(stderr, "tfemu: %s: input types %d and %d are not emulated\n", call, a_type, b_type);
         return STATUS_NOT_SUPPORTED;
     }
+    tfemu::flush_pending_copies();  // cuBLAS runs on the default stream, after the copies queued before it
     const int a_rows = ta ? k : m, a_cols = ta ? m : k, b_rows = tb ? n : k, b_cols = tb ? k : n;
     for (int i = 0; i < batch; i++) {
         const uint64_t ai = a + (uint64_t) (i * stride_a * element_bytes(a_type));

@@ -224,7 +224,10 @@ int cuDevicePrimaryCtxRetain(void** context, int device) {
 
 int cuCtxSetCurrent(void*) { return SUCCESS; }
 
-int cuCtxSynchronize() { return SUCCESS; }  // every launch has finished when cuLaunchKernel returns
+int cuCtxSynchronize() {
+    tfemu::flush_pending_copies();  // launches have finished when cuLaunchKernel returns; queued copies run now
+    return SUCCESS;
+}
 
 int cuMemAlloc_v2(uint64_t* pointer, size_t bytes) {
     if (!initialized.load()) return NOT_INITIALIZED;
@@ -248,6 +251,7 @@ int cuMemGetInfo_v2(size_t* free, size_t* total) {
 }
 
 int cuMemcpyHtoD_v2(uint64_t dst, const void* src, size_t bytes) {
+    tfemu::flush_pending_copies();
     if (bytes == 0) return SUCCESS;
     if (!checked(dst, bytes, "cuMemcpyHtoD destination")) return INVALID_VALUE;
     std::memcpy(reinterpret_cast<void*>(dst), src, bytes);
@@ -255,6 +259,7 @@ int cuMemcpyHtoD_v2(uint64_t dst, const void* src, size_t bytes) {
 }
 
 int cuMemcpyDtoH_v2(void* dst, uint64_t src, size_t bytes) {
+    tfemu::flush_pending_copies();
     if (bytes == 0) return SUCCESS;
     if (!checked(src, bytes, "cuMemcpyDtoH source")) return INVALID_VALUE;
     std::memcpy(dst, reinterpret_cast<const void*>(src), bytes);
@@ -262,6 +267,7 @@ int cuMemcpyDtoH_v2(void* dst, uint64_t src, size_t bytes) {
 }
 
 int cuMemcpyDtoD_v2(uint64_t dst, uint64_t src, size_t bytes) {
+    tfemu::flush_pending_copies();
     if (bytes == 0) return SUCCESS;
     if (!checked(dst, bytes, "cuMemcpyDtoD destination") || !checked(src, bytes, "cuMemcpyDtoD source")) {
         return INVALID_VALUE;
@@ -271,10 +277,57 @@ int cuMemcpyDtoD_v2(uint64_t dst, uint64_t src, size_t bytes) {
 }
 
 int cuMemsetD32_v2(uint64_t dst, unsigned value, size_t count) {
+    tfemu::flush_pending_copies();
     if (count == 0) return SUCCESS;
     if (dst % 4 != 0 || !checked(dst, count * 4, "cuMemsetD32")) return INVALID_VALUE;
     auto* p = reinterpret_cast<unsigned*>(dst);
     std::fill(p, p + count, value);
+    return SUCCESS;
+}
+
+int cuMemHostAlloc(void** pointer, size_t bytes, unsigned flags) {
+    if (flags != 0) {
+        std::fprintf(stderr, "tfemu: cuMemHostAlloc: flags %u are not emulated\n", flags);
+        return INVALID_VALUE;
+    }
+    *pointer = tfemu::allocate_host(bytes);
+    return *pointer != nullptr ? SUCCESS : OUT_OF_MEMORY;
+}
+
+int cuMemFreeHost(void* pointer) { return tfemu::release_host(pointer) ? SUCCESS : INVALID_VALUE; }
+
+// Asynchronous: performed at the next ordering point (memory.h). The source must be page-locked, which is what lets
+// a GPU copy it after the call returns; from pageable memory the driver would copy synchronously.
+int cuMemcpyHtoDAsync_v2(uint64_t dst, const void* src, size_t bytes, void* stream) {
+    if (stream != nullptr) {
+        std::fprintf(stderr, "tfemu: cuMemcpyHtoDAsync: only the default stream is emulated\n");
+        return INVALID_VALUE;
+    }
+    if (bytes == 0) return SUCCESS;
+    if (!tfemu::in_host_allocation(src, bytes)) {
+        std::fprintf(stderr, "tfemu: cuMemcpyHtoDAsync: the %zu source bytes are not in one cuMemHostAlloc buffer "
+                     "(an asynchronous copy from pageable memory is synchronous)\n", bytes);
+        return INVALID_VALUE;
+    }
+    if (!checked(dst, bytes, "cuMemcpyHtoDAsync destination")) return INVALID_VALUE;
+    tfemu::queue_copy(dst, src, bytes);
+    return SUCCESS;
+}
+
+// Events order by flushing: everything queued before a record has run once the event is waited for.
+int cuEventCreate(void** event, unsigned) {
+    *event = new int(0);
+    return SUCCESS;
+}
+
+int cuEventRecord(void* event, void* stream) {
+    if (event == nullptr || stream != nullptr) return INVALID_VALUE;
+    return SUCCESS;
+}
+
+int cuEventSynchronize(void* event) {
+    if (event == nullptr) return INVALID_HANDLE;
+    tfemu::flush_pending_copies();
     return SUCCESS;
 }
 
@@ -328,6 +381,7 @@ int cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigned gz, unsign
                                 + std::to_string(f->max_dynamic_shared) + " (cuFuncSetAttribute opts into more)");
         return INVALID_VALUE;
     }
+    tfemu::flush_pending_copies();  // copies queued before the launch run before it
     Launch l;
     l.entry = f->entry;
     l.params = params;

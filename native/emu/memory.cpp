@@ -3,10 +3,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <iterator>
 #include <map>
 #include <mutex>
+#include <vector>
 
 namespace tfemu {
 
@@ -20,6 +22,15 @@ struct Allocation {
 
 std::mutex mutex;
 std::map<uint64_t, Allocation> live;
+std::map<uintptr_t, size_t> pinned;  // start -> bytes
+
+struct PendingCopy {
+    uint64_t dst;
+    const void* src;
+    size_t bytes;
+};
+std::mutex queue_mutex;
+std::vector<PendingCopy> pending;
 size_t in_use = 0;
 constexpr size_t kTotal = size_t(16) << 30;  // what cuMemGetInfo reports
 
@@ -50,6 +61,7 @@ uint64_t allocate(size_t bytes) {
 }
 
 bool release(uint64_t pointer) {
+    flush_pending_copies();  // freeing synchronises, as cuMemFree does
     std::lock_guard<std::mutex> lock(mutex);
     auto it = live.find(pointer);
     if (it == live.end()) return false;
@@ -88,6 +100,47 @@ bool in_bounds(uint64_t pointer, size_t bytes, std::string& why) {
         return false;
     }
     return true;
+}
+
+void* allocate_host(size_t bytes) {
+    void* p = std::aligned_alloc(4096, (bytes + 4095) / 4096 * 4096);
+    if (p == nullptr) return nullptr;
+    std::lock_guard<std::mutex> lock(mutex);
+    pinned[reinterpret_cast<uintptr_t>(p)] = bytes;
+    return p;
+}
+
+bool release_host(void* pointer) {
+    flush_pending_copies();
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = pinned.find(reinterpret_cast<uintptr_t>(pointer));
+    if (it == pinned.end()) return false;
+    pinned.erase(it);
+    std::free(pointer);
+    return true;
+}
+
+bool in_host_allocation(const void* pointer, size_t bytes) {
+    const auto p = reinterpret_cast<uintptr_t>(pointer);
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = pinned.upper_bound(p);
+    if (it == pinned.begin()) return false;
+    it = std::prev(it);
+    return p - it->first <= it->second && bytes <= it->second - (p - it->first);
+}
+
+void queue_copy(uint64_t dst, const void* src, size_t bytes) {
+    std::lock_guard<std::mutex> lock(queue_mutex);
+    pending.push_back(PendingCopy{dst, src, bytes});
+}
+
+void flush_pending_copies() {
+    std::vector<PendingCopy> copies;
+    {
+        std::lock_guard<std::mutex> lock(queue_mutex);
+        copies.swap(pending);
+    }
+    for (const PendingCopy& c : copies) std::memcpy(reinterpret_cast<void*>(c.dst), c.src, c.bytes);
 }
 
 }  // namespace tfemu

@@ -17,4 +17,16 @@ size_t total_bytes();
 // Whether [pointer, pointer + bytes) lies inside one live allocation; if not, `why` says what is wrong.
 bool in_bounds(uint64_t pointer, size_t bytes, std::string& why);
 
+// Page-locked host memory (cuMemHostAlloc): plain host memory here, but remembered, because asynchronous copies
+// must read from it.
+void* allocate_host(size_t bytes);
+bool release_host(void* pointer);
+bool in_host_allocation(const void* pointer, size_t bytes);
+
+// Asynchronous host-to-device copies are queued and only performed at the next point that orders them (a launch,
+// a synchronous copy or memset, a GEMM, an event or context synchronisation, a free). So a host buffer reused
+// before its copy is known to have completed shows up as wrong device data, as it could on a GPU.
+void queue_copy(uint64_t dst, const void* src, size_t bytes);
+void flush_pending_copies();
+
 }  // namespace tfemu

@@ -50,6 +50,7 @@ public final class CudaBackend implements Backend {
     private final MemorySegment context;
     private final DeviceAllocator allocator;
     private final KernelModule kernels;
+    private final UploadStaging staging;
     private final Cublas cublas;
     private final String deviceName;
     private final int computeCapability;
@@ -67,6 +68,7 @@ public final class CudaBackend implements Backend {
         this.context = driver.primaryContext(device);
         bind();
         this.allocator = new DeviceAllocator(driver);
+        this.staging = new UploadStaging(driver);
         this.kernels = new KernelModule(driver, driver.attribute(device, Driver.ATTR_MULTIPROCESSOR_COUNT));
         this.cublas = driver.emulated() ? new Cublas(tf32, driver.library()) : new Cublas(tf32);
     }
@@ -287,7 +289,7 @@ public final class CudaBackend implements Backend {
     public Storage fromHost(float[] data) {
         CudaStorage s = uninitialised(data.length);
         if (data.length > 0) {
-            driver.copyToDevice(s.pointer(), MemorySegment.ofArray(data), 4L * data.length);
+            staging.upload(s.pointer(), MemorySegment.ofArray(data), 4L * data.length);
         }
         return s;
     }
@@ -300,7 +302,7 @@ public final class CudaBackend implements Backend {
         }
         CudaStorage s = uninitialised(bits.length, dtype);
         if (bits.length > 0) {
-            driver.copyToDevice(s.pointer(), MemorySegment.ofArray(bits), 2L * bits.length);
+            staging.upload(s.pointer(), MemorySegment.ofArray(bits), 2L * bits.length);
         }
         return s;
     }
@@ -309,7 +311,7 @@ public final class CudaBackend implements Backend {
     private CudaStorage fromHost(int[] data) {
         CudaStorage s = uninitialised(data.length);
         if (data.length > 0) {
-            driver.copyToDevice(s.pointer(), MemorySegment.ofArray(data), 4L * data.length);
+            staging.upload(s.pointer(), MemorySegment.ofArray(data), 4L * data.length);
         }
         return s;
     }

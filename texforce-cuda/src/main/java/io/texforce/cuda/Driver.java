@@ -25,6 +25,7 @@ final class Driver {
     static final int ATTR_COMPUTE_CAPABILITY_MINOR = 76;
     static final int ATTR_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97;
     static final int FUNC_ATTR_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
+    private static final int EVENT_DISABLE_TIMING = 2;
 
     private static final Linker LINKER = Linker.nativeLinker();
 
@@ -32,7 +33,8 @@ final class Driver {
     private final MethodHandle emulatorConfigure;
     private final MethodHandle cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName,
             cuDeviceGetAttribute, cuDevicePrimaryCtxRetain, cuCtxSetCurrent, cuCtxSynchronize, cuMemAlloc, cuMemFree,
-            cuMemGetInfo, cuMemcpyHtoD, cuMemcpyDtoH, cuMemcpyDtoD, cuMemsetD32, cuModuleLoadData,
+            cuMemGetInfo, cuMemHostAlloc, cuMemcpyHtoDAsync, cuEventCreate, cuEventRecord, cuEventSynchronize,
+            cuMemcpyDtoH, cuMemcpyDtoD, cuMemsetD32, cuModuleLoadData,
             cuModuleGetFunction, cuFuncSetAttribute, cuLaunchKernel, cuGetErrorName;
 
     private Driver(SymbolLookup lib) {
@@ -52,8 +54,12 @@ final class Driver {
         cuMemAlloc = bind(lib, "cuMemAlloc_v2", ADDRESS, JAVA_LONG);
         cuMemFree = bind(lib, "cuMemFree_v2", JAVA_LONG);
         cuMemGetInfo = bind(lib, "cuMemGetInfo_v2", ADDRESS, ADDRESS);
-        // Host copies read and write Java arrays in place: critical calls may take heap segments.
-        cuMemcpyHtoD = bindCritical(lib, "cuMemcpyHtoD_v2", JAVA_LONG, ADDRESS, JAVA_LONG);
+        cuMemHostAlloc = bind(lib, "cuMemHostAlloc", ADDRESS, JAVA_LONG, JAVA_INT);
+        cuMemcpyHtoDAsync = bind(lib, "cuMemcpyHtoDAsync_v2", JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS);
+        cuEventCreate = bind(lib, "cuEventCreate", ADDRESS, JAVA_INT);
+        cuEventRecord = bind(lib, "cuEventRecord", ADDRESS, ADDRESS);
+        cuEventSynchronize = bind(lib, "cuEventSynchronize", ADDRESS);
+        // Downloads write Java arrays in place: critical calls may take heap segments.
         cuMemcpyDtoH = bindCritical(lib, "cuMemcpyDtoH_v2", ADDRESS, JAVA_LONG, JAVA_LONG);
         cuMemcpyDtoD = bind(lib, "cuMemcpyDtoD_v2", JAVA_LONG, JAVA_LONG, JAVA_LONG);
         cuMemsetD32 = bind(lib, "cuMemsetD32_v2", JAVA_LONG, JAVA_INT, JAVA_LONG);
@@ -217,8 +223,38 @@ final class Driver {
         }
     }
 
-    void copyToDevice(long dst, MemorySegment src, long bytes) {
-        check(call(cuMemcpyHtoD, dst, src, bytes), "cuMemcpyHtoD of " + bytes + " bytes");
+    /** Page-locked host memory of {@code bytes} (the only kind an asynchronous copy can read). */
+    MemorySegment hostAlloc(long bytes) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(ADDRESS);
+            check(call(cuMemHostAlloc, v, bytes, 0), "cuMemHostAlloc of " + bytes + " bytes");
+            return v.get(ADDRESS, 0).reinterpret(bytes);
+        }
+    }
+
+    /** Queues a copy from page-locked {@code src} on the default stream; returns before it runs. */
+    void copyToDeviceAsync(long dst, MemorySegment src, long bytes) {
+        check(call(cuMemcpyHtoDAsync, dst, src, bytes, MemorySegment.NULL), "cuMemcpyHtoDAsync of " + bytes
+                + " bytes");
+    }
+
+    /** A new event without timing (the cheap kind, for ordering). */
+    MemorySegment createEvent() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(ADDRESS);
+            check(call(cuEventCreate, v, EVENT_DISABLE_TIMING), "cuEventCreate");
+            return v.get(ADDRESS, 0);
+        }
+    }
+
+    /** Marks the current end of the default stream's queue in {@code event}. */
+    void recordEvent(MemorySegment event) {
+        check(call(cuEventRecord, event, MemorySegment.NULL), "cuEventRecord");
+    }
+
+    /** Waits until everything queued before the event's last record has run. */
+    void synchronizeEvent(MemorySegment event) {
+        check(call(cuEventSynchronize, event), "cuEventSynchronize (a kernel launched earlier failed)");
     }
 
     void copyToHost(MemorySegment dst, long src, long bytes) {
