@@ -965,6 +965,25 @@ public final class CudaBackend implements Backend {
 
     // ------------------------------------------------------------------ fused LoRA
 
+    /**
+     * Whether {@code Linear} layers with one LoRA adapter use the fused kernel (fp32 weights, rank up to
+     * {@link #LORA_MAX_RANK}). Off by default until a GPU benchmark ({@code bench kernels}: lora_linear_fused
+     * against cuBLAS's three GEMMs) shows it faster; {@code -Dtexforce.cuda.fusedLora=true} or
+     * {@link #setFusedLora} turns it on.
+     */
+    private volatile boolean fusedLora = Boolean.getBoolean("texforce.cuda.fusedLora");
+
+    /** Turns the fused LoRA kernel for {@code Linear} layers on or off (see {@link #fusesLora}). */
+    public void setFusedLora(boolean on) {
+        fusedLora = on;
+    }
+
+    @Override
+    public boolean fusesLora(Tensor weight, int rank) {
+        return fusedLora && weight.dtype() == WeightDtype.FP32 && weight.dim() == 2 && rank >= 1
+                && rank <= LORA_MAX_RANK;
+    }
+
     /** The largest LoRA rank the fused kernel takes (native/lora.cu). */
     public static final int LORA_MAX_RANK = 64;
     private static final int LORA_TILE = 64;
@@ -973,7 +992,8 @@ public final class CudaBackend implements Backend {
      * The fused LoRA linear map y = x W^T + scale * (x A^T) B^T over x [..., K], W [N, K], A [R, K], B [N, R], in one
      * pass over x. Returns {y [..., N], t [M, R]} where t = x A^T (rows of x flattened), which the backward reuses.
      */
-    public Tensor[] lora(Tensor x, Tensor w, Tensor a, Tensor b, float scale) {
+    @Override
+    public Tensor[] loraLinear(Tensor x, Tensor w, Tensor a, Tensor b, float scale) {
         bind();
         int[] xs = x.shape();
         int k = xs[xs.length - 1], m = x.numel() / Math.max(1, k), n = w.shape()[0], r = a.shape()[0];
@@ -990,7 +1010,8 @@ public final class CudaBackend implements Backend {
      * Gradients of {@link #lora} for gy [..., N]: {gx, gA, gB}. gx = gy W + scale (gy B) A comes from the fused kernel
      * (which also yields u = gy B); gA = scale u^T x and gB = scale gy^T t are cuBLAS GEMMs.
      */
-    public Tensor[] loraBackward(Tensor gy, Tensor x, Tensor w, Tensor a, Tensor b, Tensor t, float scale) {
+    @Override
+    public Tensor[] loraLinearBackward(Tensor gy, Tensor x, Tensor w, Tensor a, Tensor b, Tensor t, float scale) {
         bind();
         int[] xs = x.shape();
         int k = xs[xs.length - 1], m = x.numel() / Math.max(1, k), n = w.shape()[0], r = a.shape()[0];

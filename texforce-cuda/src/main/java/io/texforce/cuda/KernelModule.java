@@ -11,6 +11,8 @@ import java.lang.foreign.ValueLayout;
 import java.lang.ref.Reference;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The kernels of native/, loaded from the fat binary that native/build.sh packs into this jar (SASS for sm_80 and
@@ -42,6 +44,7 @@ final class KernelModule {
     private final MemorySegment module;
     private final Map<String, MemorySegment> functions = new HashMap<>();
     private final Map<String, Integer> sharedLimits = new HashMap<>();
+    private final Map<String, LongAdder> launches = new ConcurrentHashMap<>();
     private final int maxBlocks;
 
     KernelModule(Driver driver, int multiprocessors) {
@@ -96,6 +99,7 @@ final class KernelModule {
             return;
         }
         MemorySegment fn = function(name);
+        launches.computeIfAbsent(name, n -> new LongAdder()).increment();
         if (sharedBytes > 48 * 1024) {
             allowShared(name, fn, sharedBytes);
         }
@@ -108,6 +112,12 @@ final class KernelModule {
         } finally {
             Reference.reachabilityFence(args);
         }
+    }
+
+    /** How many times {@code name} has been launched (which kernels a model actually runs). */
+    long launches(String name) {
+        LongAdder n = launches.get(name);
+        return n == null ? 0 : n.sum();
     }
 
     /** Dynamic shared memory above 48 KiB must be opted into per function. */

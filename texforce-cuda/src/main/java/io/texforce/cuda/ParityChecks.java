@@ -390,7 +390,7 @@ final class ParityChecks {
             Tensor x = input(b, name, 0, m, k), w = input(b, name, 1, -0.1f, 0.1f, n, k).to(wd),
                     a = input(b, name, 2, -0.1f, 0.1f, r, k), up = input(b, name, 3, -0.1f, 0.1f, n, r);
             if (b instanceof CudaBackend g) {
-                return g.lora(x, w, a, up, scale);
+                return g.loraLinear(x, w, a, up, scale);
             }
             Tensor t = b.matmul(x, a, false, true);
             Tensor y = b.binary(BinaryOp.ADD, b.matmul(x, w, false, true),
@@ -403,7 +403,7 @@ final class ParityChecks {
             Tensor gy = input(b, name, 4, m, n);
             Tensor t = b.matmul(x, a, false, true);
             if (b instanceof CudaBackend g) {
-                return g.loraBackward(gy, x, w, a, up, t, scale);
+                return g.loraLinearBackward(gy, x, w, a, up, t, scale);
             }
             Tensor u = b.matmul(gy, up, false, false);
             Tensor gx = b.binary(BinaryOp.ADD, b.matmul(gy, w, false, false),

@@ -2,11 +2,14 @@ package io.texforce.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.texforce.cuda.CudaBackend;
 import io.texforce.tensor.Backend;
 import io.texforce.tensor.Functional;
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.WeightDtype;
+import io.texforce.tensor.nn.Linear;
+import io.texforce.tensor.nn.LoraAdapter;
 import io.texforce.tensor.random.Generator;
 
 import java.util.ArrayList;
@@ -21,7 +24,7 @@ import java.util.function.Supplier;
  * object per kernel; times are medians that wait for the device before stopping the clock.
  */
 final class KernelBench {
-    private static final int HEADS = 8, HEAD_DIM = 40, CHANNELS = 320;
+    private static final int HEADS = 8, HEAD_DIM = 40, CHANNELS = 320, LORA_RANK = 4;
 
     /** Times one thunk: the median of {@code iterations} runs after {@code warmup} untimed ones, in seconds. */
     interface Timer {
@@ -60,7 +63,7 @@ final class KernelBench {
         double attentionFlops = 2.0 * 2.0 * HEADS * tokens * tokens * HEAD_DIM;
         double convFlops = 2.0 * CHANNELS * CHANNELS * 9 * side * side;
         double normBytes = 2.0 * 4 * CHANNELS * side * side;
-        return List.of(
+        List<Comparison> list = List.of(
                 new Comparison("gemm_" + tokens + "x1280x320", 2.0 * tokens * 1280 * 320, "GFLOP/s",
                         () -> matmul(tokens, 320, 1280), null, null),
                 new Comparison("attention_forward", attentionFlops, "GFLOP/s", () -> attention(WeightDtype.FP32),
@@ -79,6 +82,16 @@ final class KernelBench {
                         "gemm_320x" + tokens + "x2880", () -> matmul(CHANNELS, 9 * CHANNELS, tokens)),
                 new Comparison("group_norm_320_" + side + "x" + side, normBytes, "GB/s", this::groupNorm,
                         "elementwise_scale", this::scale));
+        if (!(be instanceof CudaBackend)) {
+            return list;
+        }
+        // A U-Net attention projection (batch 2) with a LoRA: the fused kernel against cuBLAS's three GEMMs. It
+        // decides whether CudaBackend turns the fused kernel on by default (it is off until a GPU says so).
+        double m = 2.0 * tokens, loraFlops = 3 * (2 * m * CHANNELS * CHANNELS + 4 * m * CHANNELS * LORA_RANK);
+        List<Comparison> all = new ArrayList<>(list);
+        all.add(new Comparison("lora_linear_fused_forward_backward", loraFlops, "GFLOP/s", () -> loraLinear(true),
+                "lora_linear_cublas_forward_backward", () -> loraLinear(false)));
+        return all;
     }
 
     private ObjectNode measure(Comparison c) {
@@ -165,6 +178,27 @@ final class KernelBench {
         return () -> {
             try (var g = GradMode.noGrad()) {
                 Functional.groupNorm(x, 32, null, null, 1e-5f);
+            }
+        };
+    }
+
+    /**
+     * Forward and backward of a [2, tokens, 320] -> 320 Linear with a rank-4 LoRA (gradients to the input and the
+     * factors), with CudaBackend's fused LoRA kernel on or off.
+     */
+    private Runnable loraLinear(boolean fused) {
+        CudaBackend cuda = (CudaBackend) be;
+        Linear layer = new Linear(gen.randn(be, CHANNELS, CHANNELS).mul(0.05f), null);
+        layer.lora().add(new LoraAdapter("bench", gen.randn(be, LORA_RANK, CHANNELS).mul(0.05f).requiresGrad(true),
+                gen.randn(be, CHANNELS, LORA_RANK).mul(0.05f).requiresGrad(true), LORA_RANK, 1f), "bench");
+        Tensor x = gen.randn(be, 2, tokens, CHANNELS).requiresGrad(true), gy = gen.randn(be, 2, tokens, CHANNELS);
+        return () -> {
+            boolean before = cuda.fusesLora(layer.weight(), LORA_RANK);
+            cuda.setFusedLora(fused);
+            try {
+                layer.forward(x).mul(gy).sum().backward();
+            } finally {
+                cuda.setFusedLora(before);
             }
         };
     }

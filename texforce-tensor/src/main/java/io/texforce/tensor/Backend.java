@@ -131,6 +131,28 @@ public interface Backend {
         return attentionBackward(gOut, q, k, v, out, lse, scale, causal);
     }
 
+    /**
+     * Whether {@link #loraLinear} runs as one fused kernel for a frozen {@code weight} [N, K] and an adapter of
+     * {@code rank}; when false (the default) layers compose the LoRA path from matmuls.
+     */
+    default boolean fusesLora(Tensor weight, int rank) {
+        return false;
+    }
+
+    /**
+     * y = x W^T + scale (x A^T) B^T over x [..., K], W [N, K], A [R, K], B [N, R] in one pass over x, for backends
+     * whose {@link #fusesLora} says so. Returns {y [..., N], t [M, R]} with t = x A^T (rows of x flattened), which the
+     * backward reuses.
+     */
+    default Tensor[] loraLinear(Tensor x, Tensor w, Tensor a, Tensor b, float scale) {
+        throw new UnsupportedOperationException("backend " + name() + " has no fused LoRA kernel");
+    }
+
+    /** The gradients of {@link #loraLinear} for gy [..., N]: {gx, gA, gB} (W is frozen). */
+    default Tensor[] loraLinearBackward(Tensor gy, Tensor x, Tensor w, Tensor a, Tensor b, Tensor t, float scale) {
+        throw new UnsupportedOperationException("backend " + name() + " has no fused LoRA kernel");
+    }
+
     /** Nearest-neighbour x2 upsampling of [N, C, H, W]. */
     Tensor upsampleNearest2x(Tensor x);
 

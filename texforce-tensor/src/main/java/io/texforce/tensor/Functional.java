@@ -21,6 +21,22 @@ public final class Functional {
         return bias == null ? y : y.add(bias);
     }
 
+    /**
+     * x W^T + scale (x A^T) B^T for a frozen W [out, in] and one LoRA adapter (A [r, in], B [out, r]) as the
+     * backend's fused op ({@link Backend#loraLinear}); callers check {@link Backend#fusesLora} first and add any bias.
+     * Gradients flow to x, A and B.
+     */
+    public static Tensor loraLinear(Tensor x, Tensor w, Tensor a, Tensor b, float scale) {
+        Backend be = Tensor.sameBackend("loraLinear", x, w, a, b);
+        if (w.requiresGrad()) {
+            throw new IllegalArgumentException("the fused LoRA op takes a frozen base weight; this one (shape "
+                    + Shape.str(w.shape()) + ") requires grad");
+        }
+        Tensor[] res = be.loraLinear(x, w, a, b, scale);
+        return Autograd.record(res[0], "lora_linear",
+                g -> be.loraLinearBackward(g.contiguous(), x, w, a, b, res[1], scale), x, a, b);
+    }
+
     /** 2-D convolution of x [N, C, H, W] with weight [O, C, kh, kw], square stride and zero padding. */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
         Backend be = Tensor.sameBackend("conv2d", x, weight, bias);

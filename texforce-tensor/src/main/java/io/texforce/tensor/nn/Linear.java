@@ -23,8 +23,16 @@ public final class Linear extends Module implements LoraLayer {
         this(vb.getFrozen("weight", out, in), withBias ? vb.get("bias", out) : null);
     }
 
-    /** x W^T + b, plus every active LoRA adapter's scale * (x down^T) up^T. */
+    /**
+     * x W^T + b, plus every active LoRA adapter's scale * (x down^T) up^T. A single active adapter on a frozen weight
+     * runs as the backend's fused LoRA op where it has one ({@link io.texforce.tensor.Backend#fusesLora}).
+     */
     public Tensor forward(Tensor x) {
+        LoraAdapter single = lora.singleActive();
+        if (single != null && !weight.requiresGrad() && weight.backend().fusesLora(weight, single.rank())) {
+            Tensor y = Functional.loraLinear(x, weight, single.down(), single.up(), single.scale());
+            return bias == null ? y : y.add(bias);
+        }
         Tensor y = Functional.linear(x, weight, bias);
         if (lora.isEmpty()) {
             return y;

@@ -107,6 +107,20 @@ public final class LoraHost {
         return a;
     }
 
+    /** The one adapter the forward pass must add, or null when there is none or more than one. */
+    LoraAdapter singleActive() {
+        LoraAdapter found = null;
+        for (LoraAdapter a : adapters.values()) {
+            if (a.active()) {
+                if (found != null) {
+                    return null;
+                }
+                found = a;
+            }
+        }
+        return found;
+    }
+
     /** y + sum over active adapters of scale * path(x); {@code path} runs x through down then up. */
     Tensor addTo(Tensor y, Tensor x, java.util.function.BiFunction<Tensor, LoraAdapter, Tensor> path) {
         Tensor out = y;
