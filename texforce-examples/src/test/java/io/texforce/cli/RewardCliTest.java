@@ -12,12 +12,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static io.texforce.cli.CliTest.run;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** {@code texforce score} and {@code texforce convert} on the tiny-clip fixture. */
 class RewardCliTest {
@@ -92,6 +94,35 @@ class RewardCliTest {
             assertTrue(uploaded > 20, "tensors uploaded to the device: " + uploaded);
             // The stand-in device runs the CPU's kernels, so a model that really runs there scores identically.
             assertEquals(cpu.out(), foreign.out(), reward[1]);
+        }
+    }
+
+    /** The CLIP towers and the aesthetic head through the CUDA backend on the CUDA host emulator. */
+    @Test
+    void rewardModelsOnTheCudaEmulatorGiveTheCpusScores() throws IOException {
+        String lib = System.getProperty("texforce.cuda.emulator", "");
+        assumeTrue(!lib.isEmpty() && Files.isRegularFile(Path.of(lib)), "CUDA emulator not built: " + lib);
+        Path a = png("raw_0"), b = png("raw_1");
+        String[][] rewards = {
+                {"--reward", "aesthetic", "--reward-model", CLIP.resolve("hf").toString(), "--aesthetic-head",
+                        CLIP.resolve("aesthetic_mlp.safetensors").toString()},
+                {"--reward", "clip-score", "--reward-model", CLIP.resolve("hf").toString(), "--prompt",
+                        "a photo of a cat"}};
+        for (String[] reward : rewards) {
+            String[] images = {"--image", a.toString(), b.toString()};
+            CliTest.Result cpu = run(concat(concat(new String[]{"score"}, reward), images));
+            CliTest.Result emu = run(concat(concat(new String[]{"score", "--device", "cuda-emu"}, reward), images));
+            assertEquals(0, cpu.code(), cpu.err());
+            assertEquals(0, emu.code(), emu.err());
+            String[] c = cpu.out().strip().split("\n"), e = emu.out().strip().split("\n");
+            assertEquals(c.length, e.length);
+            double max = 0;
+            for (int i = 0; i < c.length; i++) {
+                max = Math.max(max, Math.abs(new ObjectMapper().readTree(c[i]).get("score").asDouble()
+                        - new ObjectMapper().readTree(e[i]).get("score").asDouble()));
+            }
+            System.out.printf("cli score %s --device cuda-emu: max abs error vs cpu %.3e%n", reward[1], max);
+            assertTrue(max < 1e-4, reward[1] + " max abs error " + max);
         }
     }
 
