@@ -381,6 +381,9 @@ int cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigned gz, unsign
                                 + std::to_string(f->max_dynamic_shared) + " (cuFuncSetAttribute opts into more)");
         return INVALID_VALUE;
     }
+    // One launch at a time, as on a GPU's default stream (and the pool serves one launch at a time).
+    static std::mutex launch_mutex;
+    std::lock_guard<std::mutex> serial(launch_mutex);
     tfemu::flush_pending_copies();  // copies queued before the launch run before it
     Launch l;
     l.entry = f->entry;
