@@ -209,7 +209,11 @@ extern "C" __global__ void __launch_bounds__(TC_THREADS, TC_MIN_BLOCKS)
 attention_forward_tc_bf16(const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
                           float* __restrict__ out, float* __restrict__ lse, int nq, int nk, int d, int dv,
                           float scale, int causal) {
+#if TF_BF16_MMA
     attention_forward_tc<Bf16>(q, k, v, out, lse, nq, nk, d, dv, scale, causal);
+#else
+    __trap();  // io.texforce.cuda.TensorCoreAttention.supported: never launched below sm_80
+#endif
 }
 
 extern "C" __global__ void __launch_bounds__(TC_THREADS, TC_MIN_BLOCKS)
@@ -395,7 +399,11 @@ attention_backward_tc_bf16(const float* __restrict__ q, const float* __restrict_
                            const float* __restrict__ g_out, const float* __restrict__ lse,
                            const float* __restrict__ delta, float* __restrict__ gq, float* __restrict__ gk,
                            float* __restrict__ gv, int nq, int nk, int d, int dv, float scale, int causal) {
+#if TF_BF16_MMA
     attention_backward_tc<Bf16>(q, k, v, g_out, lse, delta, gq, gk, gv, nq, nk, d, dv, scale, causal);
+#else
+    __trap();  // io.texforce.cuda.TensorCoreAttention.supported: never launched below sm_80
+#endif
 }
 
 extern "C" __global__ void __launch_bounds__(TC_THREADS, TC_MIN_BLOCKS)

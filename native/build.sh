@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Compiles every kernel in native/ with nvcc into one fat binary holding SASS for sm_80 (A100) and sm_90 (H100)
-# plus compute_90 PTX that newer GPUs JIT-compile, and also writes the per-kernel PTX and CUBIN for inspection.
+# Compiles every kernel in native/ with nvcc into one fat binary holding SASS for sm_75 (T4, RTX 20xx), sm_80 (A100;
+# sm_86/sm_89 GPUs run it too) and sm_90 (H100) plus compute_90 PTX that newer GPUs JIT-compile, and also writes
+# the per-kernel PTX and CUBIN for inspection.
 # Warnings are errors. Output: native/build/ (texforce-kernels.fatbin is what texforce-cuda packs as a resource).
 #   native/build.sh                    build everything
 #   native/build.sh --resources        also print registers, spills and shared memory per kernel
@@ -29,7 +30,7 @@ for src in "${sources[@]}"; do
   $fatbin_only && break
   name="$(basename "$src" .cu)"
   "$nvcc" "${flags[@]}" -arch=compute_90 -ptx -o "$out/$name.ptx" "$src"
-  for sm in 80 90; do
+  for sm in 75 80 90; do
     "$nvcc" "${flags[@]}" "${resources[@]}" -gencode "arch=compute_$sm,code=sm_$sm" -cubin \
       -o "$out/$name.sm_$sm.cubin" "$src"
   done
@@ -38,11 +39,11 @@ done
 unit="$out/texforce-kernels.cu"
 printf '#include "%s"\n' "${sources[@]}" > "$unit"
 "$nvcc" "${flags[@]}" -fatbin \
-  -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 \
+  -gencode arch=compute_75,code=sm_75 -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 \
   -o "$out/texforce-kernels.fatbin" "$unit"
 rm "$unit"
 if $fatbin_only; then
   echo "native/build.sh: $out/texforce-kernels.fatbin"
 else
-  echo "native/build.sh: ${#sources[@]} kernel files -> PTX, sm_80 and sm_90 CUBIN, $out/texforce-kernels.fatbin"
+  echo "native/build.sh: ${#sources[@]} kernel files -> PTX, sm_75, sm_80 and sm_90 CUBIN, $out/texforce-kernels.fatbin"
 fi

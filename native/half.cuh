@@ -8,6 +8,13 @@
 #include <cuda_fp16.h>
 #include <cstdint>
 
+// WMMA takes bf16 fragments from sm_80 on; the host pass and the CUDA host emulator see every kernel.
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+#define TF_BF16_MMA 1
+#else
+#define TF_BF16_MMA 0
+#endif
+
 struct Bf16 {
     using Element = __nv_bfloat16;
     __device__ __forceinline__ static Element round(float v) { return __float2bfloat16_rn(v); }

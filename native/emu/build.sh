@@ -58,5 +58,7 @@ flags=(-std=c++20 -O2 -g -fPIC -ffp-contract=off -fno-fast-math -Wall -Wextra -W
 for part in fiber memory driver cublas; do
   "$cxx" "${flags[@]}" -c "$here/$part.cpp" -o "$work/$part.o"
 done
-"$cxx" -shared -o "$out/libtexforce-cuda-emu.so" "$work"/*.o -lpthread
+# -Bsymbolic: the library's own calls bind to itself, so two copies loaded at once (tests emulating two GPU
+# generations) never call into each other.
+"$cxx" -shared -Wl,-Bsymbolic -o "$out/libtexforce-cuda-emu.so" "$work"/*.o -lpthread
 echo "native/emu/build.sh: $out/libtexforce-cuda-emu.so ($(grep -c TFEMU_KERNEL "$unit") kernels)"

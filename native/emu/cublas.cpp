@@ -9,11 +9,18 @@
 #include <cstdio>
 #include <string>
 
+#include "device.h"
 #include "memory.h"
 
 namespace {
 
-enum : int { STATUS_SUCCESS = 0, STATUS_NOT_INITIALIZED = 1, STATUS_INVALID_VALUE = 7, STATUS_NOT_SUPPORTED = 15 };
+enum : int {
+    STATUS_SUCCESS = 0,
+    STATUS_NOT_INITIALIZED = 1,
+    STATUS_INVALID_VALUE = 7,
+    STATUS_ARCH_MISMATCH = 8,
+    STATUS_NOT_SUPPORTED = 15
+};
 enum : int { CUDA_R_32F = 0, CUDA_R_16F = 2, CUDA_R_16BF = 14 };
 enum : int { COMPUTE_32F = 68, COMPUTE_32F_FAST_TF32 = 77 };
 
@@ -53,6 +60,11 @@ int gemm(const char* call, int ta, int tb, int m, int n, int k, float alpha, uin
     if ((a_type != CUDA_R_32F && a_type != CUDA_R_16F && a_type != CUDA_R_16BF) || b_type != a_type) {
         std::fprintf(stderr, "tfemu: %s: input types %d and %d are not emulated\n", call, a_type, b_type);
         return STATUS_NOT_SUPPORTED;
+    }
+    if (a_type == CUDA_R_16BF && tfemu::compute_capability() < 80) {
+        std::fprintf(stderr, "tfemu: %s: bf16 inputs need compute capability 8.0, the device is %d\n", call,
+                     tfemu::compute_capability());
+        return STATUS_ARCH_MISMATCH;
     }
     tfemu::flush_pending_copies();  // cuBLAS runs on the default stream, after the copies queued before it
     const int a_rows = ta ? k : m, a_cols = ta ? m : k, b_rows = tb ? n : k, b_cols = tb ? k : n;
@@ -110,6 +122,7 @@ const char* cublasGetStatusName(int status) {
         case STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
         case STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
         case STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
+        case STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
         case STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
         default: return "CUBLAS_STATUS_UNKNOWN";
     }

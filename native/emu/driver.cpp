@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "device.h"
 #include "fiber.h"
 #include "memory.h"
 #include "registry.h"
@@ -36,11 +37,20 @@ enum : int {
 
 constexpr int kMultiprocessors = 2;
 constexpr int kSharedDefault = 48 * 1024;
-constexpr int kSharedOptIn = 227 * 1024;  // an H100's per-block opt-in limit
 
 std::atomic<bool> initialized{false};
 std::atomic<bool> reverse_order{false};
 std::atomic<int> host_threads{0};
+std::atomic<int> compute_capability{90};
+
+// The per-block shared memory a kernel may opt into on a GPU of this compute capability.
+int shared_opt_in() {
+    const int cc = compute_capability.load();
+    if (cc >= 90) return 227 * 1024;  // H100
+    if (cc == 80 || cc == 87) return 163 * 1024;  // A100, Orin
+    if (cc >= 80) return 99 * 1024;   // sm_86, sm_89
+    return 64 * 1024;                 // sm_75
+}
 
 struct FunctionState {
     const tfemu::KernelEntry* entry;
@@ -165,13 +175,21 @@ int threads_for(long blocks) {
 
 }  // namespace
 
+int tfemu::compute_capability() { return ::compute_capability.load(); }
+
 extern "C" {
 
 /** Emulator settings: reverse != 0 runs a block's threads in reverse order between barriers; threads > 0 fixes the
- *  number of host threads running blocks (default: TFEMU_THREADS, else the number of cores). */
-int tfemu_configure(int reverse, int threads) {
+ *  number of host threads running blocks (default: TFEMU_THREADS, else the number of cores); compute_capability
+ *  > 0 sets the GPU generation the device reports (75, 80, 86, 89, 90; default 90) and with it the shared-memory
+ *  opt-in limit. */
+int tfemu_configure(int reverse, int threads, int compute_capability_value) {
+    if (compute_capability_value != 0 && (compute_capability_value < 75 || compute_capability_value > 120)) {
+        return INVALID_VALUE;
+    }
     reverse_order.store(reverse != 0);
     host_threads.store(threads);
+    if (compute_capability_value > 0) compute_capability.store(compute_capability_value);
     return SUCCESS;
 }
 
@@ -206,9 +224,9 @@ int cuDeviceGetAttribute(int* value, int attribute, int device) {
     if (device != 0) return INVALID_DEVICE;
     switch (attribute) {
         case 16: *value = kMultiprocessors; return SUCCESS;   // MULTIPROCESSOR_COUNT
-        case 75: *value = 9; return SUCCESS;                  // COMPUTE_CAPABILITY_MAJOR
-        case 76: *value = 0; return SUCCESS;                  // COMPUTE_CAPABILITY_MINOR
-        case 97: *value = kSharedOptIn; return SUCCESS;       // MAX_SHARED_MEMORY_PER_BLOCK_OPTIN
+        case 75: *value = compute_capability.load() / 10; return SUCCESS;  // COMPUTE_CAPABILITY_MAJOR
+        case 76: *value = compute_capability.load() % 10; return SUCCESS;  // COMPUTE_CAPABILITY_MINOR
+        case 97: *value = shared_opt_in(); return SUCCESS;       // MAX_SHARED_MEMORY_PER_BLOCK_OPTIN
         default:
             std::fprintf(stderr, "tfemu: cuDeviceGetAttribute: attribute %d is not emulated\n", attribute);
             return INVALID_VALUE;
@@ -355,7 +373,7 @@ int cuFuncSetAttribute(void* function, int attribute, int value) {
         std::fprintf(stderr, "tfemu: cuFuncSetAttribute: attribute %d is not emulated\n", attribute);
         return INVALID_VALUE;
     }
-    if (value < 0 || value > kSharedOptIn) return INVALID_VALUE;
+    if (value < 0 || value > shared_opt_in()) return INVALID_VALUE;
     f->max_dynamic_shared = value;
     return SUCCESS;
 }

@@ -140,6 +140,14 @@ public final class CudaBackend implements Backend {
         return kernels;
     }
 
+    /**
+     * A backend on an already loaded driver (GPU 0, strict FP32 GEMMs), for tests that configure the CUDA host
+     * emulator first (e.g. as an older GPU generation).
+     */
+    static CudaBackend on(Driver driver) {
+        return new CudaBackend(driver, 0, false);
+    }
+
     /** Whether this backend runs on the CUDA host emulator. */
     public boolean emulated() {
         return driver.emulated();
@@ -150,7 +158,7 @@ public final class CudaBackend implements Backend {
      * the order lacks a barrier), on {@code hostThreads} host threads (0: the default).
      */
     public void configureEmulator(boolean reverse, int hostThreads) {
-        driver.configureEmulator(reverse, hostThreads);
+        driver.configureEmulator(reverse, hostThreads, 0);
     }
 
     /** Why {@link #get()} would fail, or empty when the GPU backend is usable. */
@@ -476,8 +484,19 @@ public final class CudaBackend implements Backend {
             throw new IllegalStateException("GEMM of " + a.dtype().cliName() + " A, " + b.dtype().cliName() + " B into "
                     + c.dtype().cliName() + " C: the inputs must share one format and C must be fp32");
         }
-        cublas.gemm(a.dtype(), transA, transB, m, n, k, alpha, address(a), lda, strideA, address(b), ldb, strideB,
-                beta, address(c), ldc, strideC, batch);
+        if (a.dtype() == WeightDtype.BF16 && computeCapability < 80) {
+            // cuBLAS takes bf16 inputs from sm_80 on. Before that (a T4), the operands, already rounded to bf16, are
+            // widened and multiplied in float32: their products are exact there, so the result is a bf16 GEMM's
+            // with float32 accumulation, only slower.
+            Tensor wa = dense(a), wb = dense(b);
+            cublas.gemm(WeightDtype.FP32, transA, transB, m, n, k, alpha, address(wa), lda, strideA, address(wb), ldb,
+                    strideB, beta, address(c), ldc, strideC, batch);
+            Reference.reachabilityFence(wa);
+            Reference.reachabilityFence(wb);
+        } else {
+            cublas.gemm(a.dtype(), transA, transB, m, n, k, alpha, address(a), lda, strideA, address(b), ldb,
+                    strideB, beta, address(c), ldc, strideC, batch);
+        }
         Reference.reachabilityFence(a);
         Reference.reachabilityFence(b);
         Reference.reachabilityFence(c);
@@ -833,7 +852,8 @@ public final class CudaBackend implements Backend {
         checkAttention(qs, ks, vs);
         int b = qs[0], nq = qs[1], nk = ks[1], d = qs[2], dv = vs[2];
         Tensor out = empty(b, nq, dv), lse = empty(b, nq);
-        if (TensorCoreAttention.applies(precision, d, dv, sharedMemoryOptIn)) {
+        int tcShared = tensorCoreSharedMemory(precision);
+        if (TensorCoreAttention.applies(precision, d, dv, tcShared)) {
             kernels.launch(TensorCoreAttention.kernel(precision), TensorCoreAttention.blocks(nq), b,
                     TensorCoreAttention.THREADS, TensorCoreAttention.sharedBytes(d, dv), dense(q), dense(k), dense(v),
                     out, lse, nq, nk, d, dv, scale, causal ? 1 : 0);
@@ -869,11 +889,12 @@ public final class CudaBackend implements Backend {
         Tensor g = dense(gOut);
         Tensor delta = empty(b, nq);
         int rowsPerBlock = KernelModule.THREADS / 32;
-        int rounding = TensorCoreAttention.backwardRounding(precision, d, dv, sharedMemoryOptIn);
+        int tcShared = tensorCoreSharedMemory(precision);
+        int rounding = TensorCoreAttention.backwardRounding(precision, d, dv, tcShared);
         kernels.launch("attention_delta", Math.ceilDiv(b * nq, rowsPerBlock), 1, KernelModule.THREADS, 0, g,
                 dense(out), delta, b * nq, dv, rounding);
         Tensor gq = zeros(qs), gk = empty(ks), gv = empty(vs);
-        if (TensorCoreAttention.backwardApplies(precision, d, dv, sharedMemoryOptIn)) {
+        if (TensorCoreAttention.backwardApplies(precision, d, dv, tcShared)) {
             kernels.launch(TensorCoreAttention.backwardKernel(precision), TensorCoreAttention.backwardBlocks(nk), b,
                     TensorCoreAttention.THREADS, TensorCoreAttention.backwardSharedBytes(d, dv), dense(q), dense(k),
                     dense(v), g, dense(lse), delta, gq, gk, gv, nq, nk, d, dv, scale, causal ? 1 : 0);
@@ -982,6 +1003,15 @@ public final class CudaBackend implements Backend {
     public boolean fusesLora(Tensor weight, int rank) {
         return fusedLora && weight.dtype() == WeightDtype.FP32 && weight.dim() == 2 && rank >= 1
                 && rank <= LORA_MAX_RANK;
+    }
+
+    /**
+     * The shared memory the tensor-core attention kernels of {@code precision} may use on this GPU: none where it has
+     * no matrix units for the format (bf16 before sm_80; the kernels are compiled to trap there), so the float32
+     * kernel runs instead.
+     */
+    private int tensorCoreSharedMemory(WeightDtype precision) {
+        return TensorCoreAttention.supported(precision, computeCapability) ? sharedMemoryOptIn : 0;
     }
 
     /** The largest LoRA rank the fused kernel takes (native/lora.cu). */

@@ -40,7 +40,7 @@ final class Driver {
     private Driver(SymbolLookup lib) {
         library = lib;
         emulatorConfigure = lib.find("tfemu_configure")
-                .map(f -> LINKER.downcallHandle(f, FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT)))
+                .map(f -> LINKER.downcallHandle(f, FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT)))
                 .orElse(null);
         cuInit = bind(lib, "cuInit", JAVA_INT);
         cuDriverGetVersion = bind(lib, "cuDriverGetVersion", ADDRESS);
@@ -130,13 +130,14 @@ final class Driver {
     /**
      * Emulator only: {@code reverse} runs each block's threads in reverse order between barriers (a kernel whose
      * result changes with the order is missing a barrier); {@code hostThreads} > 0 fixes how many host threads run
-     * blocks (0: TFEMU_THREADS or the core count).
+     * blocks (0: TFEMU_THREADS or the core count); {@code computeCapability} > 0 sets the GPU generation the
+     * device reports (e.g. 75 for a T4; 0 keeps it, 90 by default), read by a backend when it is created.
      */
-    void configureEmulator(boolean reverse, int hostThreads) {
+    void configureEmulator(boolean reverse, int hostThreads, int computeCapability) {
         if (emulatorConfigure == null) {
             throw new IllegalStateException("configureEmulator called on NVIDIA's driver");
         }
-        check(call(emulatorConfigure, reverse ? 1 : 0, hostThreads), "tfemu_configure");
+        check(call(emulatorConfigure, reverse ? 1 : 0, hostThreads, computeCapability), "tfemu_configure");
     }
 
     // ------------------------------------------------------------------ device and context

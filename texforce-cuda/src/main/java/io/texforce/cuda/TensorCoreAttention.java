@@ -58,6 +58,15 @@ final class TensorCoreAttention {
         return Math.ceilDiv(nq, ROWS);
     }
 
+    /** Whether a GPU of {@code computeCapability} (e.g. 75, 90) has WMMA for {@code precision}: fp16 from sm_70, bf16 from sm_80. */
+    static boolean supported(WeightDtype precision, int computeCapability) {
+        return switch (precision) {
+            case BF16 -> computeCapability >= 80;
+            case FP16 -> computeCapability >= 70;
+            case FP32 -> false;
+        };
+    }
+
     /**
      * Whether attention in {@code precision} with head dims d, dv runs on tensor cores: in bf16 or fp16, for head
      * dims up to {@value #MAX_DIM} whose shared memory fits the device's per-block limit. Otherwise the exact

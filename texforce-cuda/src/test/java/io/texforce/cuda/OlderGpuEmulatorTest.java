@@ -1,0 +1,68 @@
+package io.texforce.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.texforce.tensor.cpu.CpuBackend;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.stream.Stream;
+
+/**
+ * The CUDA backend on a GPU without bf16 matrix units and with 64 KiB of shared memory per block (sm_75, a T4),
+ * emulated by a second copy of the CUDA host emulator configured as that generation: bf16 attention falls back to
+ * the float32 kernel, bf16 GEMMs run as float32 GEMMs of the bf16-rounded operands, fp16 attention still runs on
+ * tensor cores where its shared memory fits; every parity check passes.
+ */
+class OlderGpuEmulatorTest {
+    private static CudaBackend t4;
+
+    @BeforeAll
+    static void loadAsSm75() throws IOException {
+        Path lib = TestEmulator.libraryOrSkip();
+        // A copy, so that its settings (a global of the library) do not change the other tests' sm_90 device.
+        Path copy = Files.createTempFile("texforce-cuda-emu-sm75", ".so");
+        copy.toFile().deleteOnExit();
+        Files.copy(lib, copy, StandardCopyOption.REPLACE_EXISTING);
+        Driver driver = Driver.loadEmulator(copy);
+        driver.configureEmulator(false, 0, 75);
+        t4 = CudaBackend.on(driver);
+    }
+
+    @Test
+    void theDeviceReportsSm75() {
+        assertTrue(t4.device().endsWith("(sm_75)"), t4.device());
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everyParityCheckPassesOnSm75() {
+        return ParityChecks.all().stream().map(check -> DynamicTest.dynamicTest(check.name(), () -> {
+            ParityCheck.Result r = check.run(CpuBackend.INSTANCE, t4);
+            System.out.printf("emulated sm_75 %-48s max error %.3e (tolerance %.1e)%n", r.name(), r.maxError(),
+                    r.tolerance());
+            assertTrue(r.passed(), () -> r.name() + " on sm_75: max error " + r.maxError() + " exceeds "
+                    + r.tolerance());
+        }));
+    }
+
+    @Test
+    void bf16AttentionNeverLaunchesTheTensorCoreKernelButFp16Does() {
+        KernelModule k = t4.kernels();
+        long bf16 = k.launches("attention_forward_tc_bf16"), fp16 = k.launches("attention_forward_tc_fp16");
+        for (ParityCheck check : ParityChecks.all()) {
+            if (check.name().startsWith("attention bf16 self 2x300x40") || check.name().startsWith(
+                    "attention fp16 self 2x300x40")) {
+                check.run(CpuBackend.INSTANCE, t4);
+            }
+        }
+        assertEquals(bf16, k.launches("attention_forward_tc_bf16"), "no bf16 WMMA before sm_80");
+        assertTrue(k.launches("attention_forward_tc_fp16") > fp16, "fp16 WMMA runs on sm_75");
+    }
+}
