@@ -33,7 +33,7 @@ final class Driver {
     private final MethodHandle emulatorConfigure;
     private final MethodHandle cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName,
             cuDeviceGetAttribute, cuDevicePrimaryCtxRetain, cuCtxSetCurrent, cuCtxSynchronize, cuMemAlloc, cuMemFree,
-            cuMemGetInfo, cuMemHostAlloc, cuMemcpyHtoDAsync, cuEventCreate, cuEventRecord, cuEventSynchronize,
+            cuMemGetInfo, cuMemHostAlloc, cuMemcpyHtoD, cuMemcpyHtoDAsync, cuEventCreate, cuEventRecord, cuEventSynchronize,
             cuMemcpyDtoH, cuMemcpyDtoD, cuMemsetD32, cuModuleLoadData,
             cuModuleGetFunction, cuFuncSetAttribute, cuLaunchKernel, cuGetErrorName;
 
@@ -59,7 +59,8 @@ final class Driver {
         cuEventCreate = bind(lib, "cuEventCreate", ADDRESS, JAVA_INT);
         cuEventRecord = bind(lib, "cuEventRecord", ADDRESS, ADDRESS);
         cuEventSynchronize = bind(lib, "cuEventSynchronize", ADDRESS);
-        // Downloads write Java arrays in place: critical calls may take heap segments.
+        // Synchronous copies read and write Java arrays in place: critical calls may take heap segments.
+        cuMemcpyHtoD = bindCritical(lib, "cuMemcpyHtoD_v2", JAVA_LONG, ADDRESS, JAVA_LONG);
         cuMemcpyDtoH = bindCritical(lib, "cuMemcpyDtoH_v2", ADDRESS, JAVA_LONG, JAVA_LONG);
         cuMemcpyDtoD = bind(lib, "cuMemcpyDtoD_v2", JAVA_LONG, JAVA_LONG, JAVA_LONG);
         cuMemsetD32 = bind(lib, "cuMemsetD32_v2", JAVA_LONG, JAVA_INT, JAVA_LONG);
@@ -222,6 +223,11 @@ final class Driver {
             check(call(cuMemGetInfo, free, total), "cuMemGetInfo");
             return new long[]{free.get(JAVA_LONG, 0), total.get(JAVA_LONG, 0)};
         }
+    }
+
+    /** A synchronous copy from any host memory (Java arrays included); it waits for the stream's queue first. */
+    void copyToDevice(long dst, MemorySegment src, long bytes) {
+        check(call(cuMemcpyHtoD, dst, src, bytes), "cuMemcpyHtoD of " + bytes + " bytes");
     }
 
     /** Page-locked host memory of {@code bytes} (the only kind an asynchronous copy can read). */

@@ -12,7 +12,8 @@ import java.lang.foreign.ValueLayout;
  * <p>{@value #SLOTS} slots of {@value #SLOT_BYTES} bytes are used round robin, each guarded by an event recorded
  * after its copy: a slot is written again only after that event has completed. Larger uploads go through the slots
  * in chunks, so the host's copy into one slot overlaps the transfer of the previous ones. The buffers are allocated
- * on first use (32 MiB of pinned memory) and kept for the process's life, as the backend is.
+ * on first use (32 MiB of pinned memory) and kept for the process's life, as the backend is. Where pinned memory
+ * cannot be had, uploads fall back to synchronous copies (with a warning), slower but correct.
  */
 final class UploadStaging {
     static final int SLOTS = 16;
@@ -20,6 +21,7 @@ final class UploadStaging {
 
     private final Driver driver;
     private MemorySegment buffer;
+    private boolean unavailable;
     private final MemorySegment[] events = new MemorySegment[SLOTS];
     private final boolean[] inFlight = new boolean[SLOTS];
     private int next;
@@ -30,11 +32,21 @@ final class UploadStaging {
 
     /** Queues a copy of {@code bytes} bytes of {@code src} (any memory, Java arrays included) to device {@code dst}. */
     synchronized void upload(long dst, MemorySegment src, long bytes) {
-        if (buffer == null) {
-            buffer = driver.hostAlloc(SLOTS * SLOT_BYTES);
-            for (int i = 0; i < SLOTS; i++) {
+        if (buffer == null && !unavailable) {
+            try {
+                buffer = driver.hostAlloc(SLOTS * SLOT_BYTES);
+            } catch (CudaException e) {
+                unavailable = true;
+                System.getLogger(UploadStaging.class.getName()).log(System.Logger.Level.WARNING,
+                        "no pinned staging memory ({0}); uploads are synchronous", e.getMessage());
+            }
+            for (int i = 0; buffer != null && i < SLOTS; i++) {
                 events[i] = driver.createEvent();
             }
+        }
+        if (unavailable) {
+            driver.copyToDevice(dst, src, bytes);
+            return;
         }
         for (long done = 0; done < bytes; ) {
             long n = Math.min(SLOT_BYTES, bytes - done);
