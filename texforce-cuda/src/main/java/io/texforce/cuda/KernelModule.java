@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 import java.lang.foreign.ValueLayout;
 import java.lang.ref.Reference;
 import java.util.HashMap;
@@ -39,6 +40,11 @@ final class KernelModule {
             }
         }
     }
+
+    /** Room for a launch's argument slots and values: far more than the longest kernel signature needs. */
+    private static final long LAUNCH_BUFFER_BYTES = 16 * 1024;
+    private static final ThreadLocal<MemorySegment> LAUNCH_BUFFER =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(LAUNCH_BUFFER_BYTES, 16));
 
     private final Driver driver;
     private final MemorySegment module;
@@ -103,7 +109,10 @@ final class KernelModule {
         if (sharedBytes > 48 * 1024) {
             allowShared(name, fn, sharedBytes);
         }
-        try (Arena a = Arena.ofConfined()) {
+        // The driver copies the arguments when the launch is enqueued, so one buffer per thread serves every launch
+        // (no allocation per launch).
+        SegmentAllocator a = SegmentAllocator.slicingAllocator(LAUNCH_BUFFER.get());
+        try {
             MemorySegment params = a.allocate(ValueLayout.ADDRESS, args.length);
             for (int i = 0; i < args.length; i++) {
                 params.setAtIndex(ValueLayout.ADDRESS, i, slot(a, args[i], name, i));
@@ -129,7 +138,7 @@ final class KernelModule {
         }
     }
 
-    static MemorySegment slot(Arena a, Object arg, String kernel, int index) {
+    static MemorySegment slot(SegmentAllocator a, Object arg, String kernel, int index) {
         return switch (arg) {
             case null -> a.allocateFrom(ValueLayout.JAVA_LONG, 0L);
             case Tensor t when t.dtype().isHalf() -> throw new IllegalArgumentException("argument " + index
