@@ -642,6 +642,9 @@ public final class CudaBackend implements Backend {
         checkConv(xs, ws);
         int oh = outSize(xs[2], ws[2], stride, padding), ow = outSize(xs[3], ws[3], stride, padding);
         int rows = xs[1] * ws[2] * ws[3], plane = oh * ow;
+        if (implicitConv && (!weight.dtype().isHalf() || weight.isContiguous())) {
+            return conv2dImplicit(x, weight, bias, stride, padding, oh, ow);
+        }
         // A 16-bit weight gets its columns in its own format (autocast's conv), a float32 one float32 columns.
         WeightDtype inputs = weight.dtype();
         Tensor col = columns(x, ws, oh, ow, stride, padding, inputs);
@@ -653,6 +656,32 @@ public final class CudaBackend implements Backend {
         }
         return y;
     }
+
+    /**
+     * Whether convolutions run as an implicit GEMM (native/conv2d_implicit.cu: the columns gathered into shared
+     * memory, never written out) instead of im2col + cuBLAS. Off by default until a GPU benchmark ({@code bench
+     * kernels}: conv2d_implicit against im2col + cuBLAS) shows it faster; {@code -Dtexforce.cuda.implicitConv=true}
+     * or {@link #setImplicitConv} turns it on. Forward only; the backward always goes through columns.
+     */
+    private volatile boolean implicitConv = Boolean.getBoolean("texforce.cuda.implicitConv");
+
+    /** Turns the implicit-GEMM convolution on or off (see {@link #implicitConv}). */
+    public void setImplicitConv(boolean on) {
+        implicitConv = on;
+    }
+
+    private Tensor conv2dImplicit(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int oh, int ow) {
+        int[] xs = x.shape(), ws = weight.shape();
+        Tensor y = empty(xs[0], ws[0], oh, ow);
+        boolean half = weight.dtype().isHalf();
+        kernels.launch(half ? halfKernel("conv2d_implicit", weight.dtype()) : "conv2d_implicit",
+                Math.ceilDiv(xs[0] * oh * ow, CONV_TILE), Math.ceilDiv(ws[0], CONV_TILE), KernelModule.THREADS, 0,
+                dense(x), half ? new HalfArg(weight) : dense(weight), bias == null ? null : dense(bias), y, xs[0],
+                xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], oh, ow, stride, padding);
+        return y;
+    }
+
+    private static final int CONV_TILE = 64;
 
     @Override
     public Tensor conv2dBackwardInput(Tensor gy, Tensor weight, int[] xs, int stride, int padding) {

@@ -116,6 +116,17 @@ final class ParityChecks {
                 input(b, "conv", 1, 16, 8, 3, 3), input(b, "conv", 2, 16), 1, 1)}));
         c.add(check("conv2d 3x3 stride 2", ACCUMULATED, b -> new Tensor[]{b.conv2d(input(b, "conv2", 0, 2, 5, 12, 9),
                 input(b, "conv2", 1, 7, 5, 3, 3), null, 2, 1)}));
+        c.add(check("conv2d implicit 3x3 pad 1 + bias", ACCUMULATED, b -> implicitConv(b, () -> new Tensor[]{
+                b.conv2d(input(b, "iconv", 0, 2, 8, 13, 11), input(b, "iconv", 1, 16, 8, 3, 3),
+                        input(b, "iconv", 2, 16), 1, 1)})));
+        c.add(check("conv2d implicit 3x3 stride 2", ACCUMULATED, b -> implicitConv(b, () -> new Tensor[]{
+                b.conv2d(input(b, "iconv2", 0, 2, 5, 12, 9), input(b, "iconv2", 1, 7, 5, 3, 3), null, 2, 1)})));
+        c.add(check("conv2d implicit 3x3 70->130 20x20 (tiles of K, M and N)", ACCUMULATED,
+                b -> implicitConv(b, () -> new Tensor[]{b.conv2d(input(b, "iconv3", 0, 1, 70, 20, 20),
+                        input(b, "iconv3", 1, -0.1f, 0.1f, 130, 70, 3, 3), input(b, "iconv3", 2, 130), 1, 1)})));
+        c.add(check("conv2d implicit 1x1 33->65 + bias", ACCUMULATED, b -> implicitConv(b, () -> new Tensor[]{
+                b.conv2d(input(b, "iconv4", 0, 3, 33, 9, 7), input(b, "iconv4", 1, 65, 33, 1, 1),
+                        input(b, "iconv4", 2, 65), 1, 0)})));
         c.add(check("conv2d backward input stride 2", ACCUMULATED, b -> new Tensor[]{b.conv2dBackwardInput(
                 input(b, "cbi", 0, 2, 7, 6, 5), input(b, "cbi", 1, 7, 5, 3, 3), new int[]{2, 5, 12, 9}, 2, 1)}));
         c.add(check("conv2d backward weight + bias", ACCUMULATED, b -> b.conv2dBackwardWeight(
@@ -283,6 +294,19 @@ final class ParityChecks {
      * autocast does); the CPU, which keeps activations in float32, gets it rounded here, so that both multiply the
      * same values and the tolerance can be tight.
      */
+    /** Runs {@code op} with the CUDA backend's implicit-GEMM convolution switched on (the CPU has one kind). */
+    private static Tensor[] implicitConv(Backend b, java.util.function.Supplier<Tensor[]> op) {
+        if (!(b instanceof CudaBackend g)) {
+            return op.get();
+        }
+        g.setImplicitConv(true);
+        try {
+            return op.get();
+        } finally {
+            g.setImplicitConv(false);
+        }
+    }
+
     private static Tensor activation(Backend b, Tensor x, WeightDtype d) {
         return b instanceof CudaBackend ? x : x.to(d);
     }
@@ -313,6 +337,10 @@ final class ParityChecks {
         String conv2 = "conv2d " + f + " 3x3 stride 2";
         c.add(check(conv2, HALF_GEMM, b -> new Tensor[]{b.conv2d(activation(b, input(b, conv2, 0, 2, 5, 12, 9), d),
                 input(b, conv2, 1, 7, 5, 3, 3).to(d), null, 2, 1)}));
+        String iconv = "conv2d implicit " + f + " 3x3 pad 1 + bias";
+        c.add(check(iconv, HALF_GEMM, b -> implicitConv(b, () -> new Tensor[]{b.conv2d(
+                activation(b, input(b, iconv, 0, 2, 8, 13, 11), d), input(b, iconv, 1, 70, 8, 3, 3).to(d),
+                input(b, iconv, 2, 70), 1, 1)})));
         String convGrad = "conv2d " + f + " backward input stride 2";
         c.add(check(convGrad, HALF_GEMM, b -> new Tensor[]{b.conv2dBackwardInput(
                 activation(b, input(b, convGrad, 0, 2, 7, 6, 5), d), input(b, convGrad, 1, 7, 5, 3, 3).to(d),

@@ -91,6 +91,9 @@ final class KernelBench {
         List<Comparison> all = new ArrayList<>(list);
         all.add(new Comparison("lora_linear_fused_forward_backward", loraFlops, "GFLOP/s", () -> loraLinear(true),
                 "lora_linear_cublas_forward_backward", () -> loraLinear(false)));
+        // The implicit-GEMM convolution against im2col + cuBLAS, likewise off until this line says it is faster.
+        all.add(new Comparison("conv2d_implicit_3x3_320_" + side + "x" + side, convFlops, "GFLOP/s",
+                () -> implicitConv(true), "conv2d_im2col_cublas", () -> implicitConv(false)));
         return all;
     }
 
@@ -199,6 +202,20 @@ final class KernelBench {
                 layer.forward(x).mul(gy).sum().backward();
             } finally {
                 cuda.setFusedLora(before);
+            }
+        };
+    }
+
+    /** The 3x3 convolution of {@link #conv} with CudaBackend's implicit-GEMM kernel on or off. */
+    private Runnable implicitConv(boolean on) {
+        CudaBackend cuda = (CudaBackend) be;
+        Runnable conv = conv();
+        return () -> {
+            cuda.setImplicitConv(on);
+            try {
+                conv.run();
+            } finally {
+                cuda.setImplicitConv(false);
             }
         };
     }
