@@ -1,6 +1,7 @@
 // Device memory of the CUDA host emulator: host pages, each allocation ending right before an inaccessible page so
 // that a kernel running past the end of a buffer faults, and filled with NaN bytes so that reading memory nothing
-// wrote shows up in results. Copies and cuBLAS calls check that their whole range lies in one live allocation.
+// wrote shows up in results (buffers up to 256 MiB). Copies and cuBLAS calls check that their whole range lies in
+// one live allocation. The device has 16 GiB.
 #pragma once
 
 #include <cstddef>

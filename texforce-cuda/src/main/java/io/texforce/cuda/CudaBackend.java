@@ -67,7 +67,7 @@ public final class CudaBackend implements Backend {
         this.sharedMemoryOptIn = driver.attribute(device, Driver.ATTR_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
         this.context = driver.primaryContext(device);
         bind();
-        this.allocator = new DeviceAllocator(driver);
+        this.allocator = new DeviceAllocator(driver, driver.emulated() ? "cuda-emu" : "cuda:" + ordinal);
         this.staging = new UploadStaging(driver);
         this.kernels = new KernelModule(driver, driver.attribute(device, Driver.ATTR_MULTIPROCESSOR_COUNT));
         this.cublas = driver.emulated() ? new Cublas(tf32, driver.library()) : new Cublas(tf32);
@@ -146,6 +146,11 @@ public final class CudaBackend implements Backend {
      */
     static CudaBackend on(Driver driver) {
         return new CudaBackend(driver, 0, false);
+    }
+
+    /** The caching allocator of this GPU's memory (for tests). */
+    DeviceAllocator allocator() {
+        return allocator;
     }
 
     /** Whether this backend runs on the CUDA host emulator. */

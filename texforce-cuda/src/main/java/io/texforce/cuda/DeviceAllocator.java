@@ -1,11 +1,14 @@
 package io.texforce.cuda;
 
+import io.texforce.tensor.DeviceOutOfMemoryException;
+
 import java.lang.ref.PhantomReference;
 import java.lang.ref.Reference;
 import java.lang.ref.ReferenceQueue;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.LongFunction;
@@ -22,6 +25,7 @@ final class DeviceAllocator {
     private static final long MIN_BLOCK = 512;
 
     private final Driver driver;
+    private final String deviceName;
     private final Map<Long, ArrayDeque<Long>> free = new HashMap<>();
     private final ReferenceQueue<Object> released = new ReferenceQueue<>();
     private final Set<Block> live = new HashSet<>();
@@ -37,8 +41,9 @@ final class DeviceAllocator {
         }
     }
 
-    DeviceAllocator(Driver driver) {
+    DeviceAllocator(Driver driver, String deviceName) {
         this.driver = driver;
+        this.deviceName = deviceName;
     }
 
     /** The size class of a request: the next multiple of a quarter of its power of two (at most 25% waste). */
@@ -90,10 +95,22 @@ final class DeviceAllocator {
             }
             releaseCached();
             rc = driver.tryAlloc(size, out);
+            if (rc == Driver.OUT_OF_MEMORY) {
+                long[] info = driver.memoryInfo();
+                throw new DeviceOutOfMemoryException(deviceName, size, String.format(Locale.ROOT,
+                        "out of memory on %s: a tensor of %s did not fit, with %s in live tensors and %s free of %s;"
+                                + " try --gradient-checkpointing, a smaller --batch-size or --train-batch-size, or"
+                                + " --dtype bf16 (fp16 before sm_80)",
+                        deviceName, mib(size), mib(liveBytes), mib(info[0]), mib(info[1])));
+            }
         }
         driver.check(rc, "cuMemAlloc of " + size + " bytes (" + liveBytes + " bytes in live tensors, "
                 + cachedBytes + " cached)");
         return out[0];
+    }
+
+    private static String mib(long bytes) {
+        return String.format(Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
     }
 
     /** Moves the blocks of collected storages to the free lists; returns how many. */

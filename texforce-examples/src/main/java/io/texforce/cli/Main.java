@@ -1,6 +1,7 @@
 package io.texforce.cli;
 
 import io.texforce.clip.tokenizer.TokenizerException;
+import io.texforce.tensor.DeviceOutOfMemoryException;
 import io.texforce.tensor.io.SafeTensorsException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -46,7 +47,7 @@ public final class Main implements Runnable {
     private static boolean isUserError(Throwable ex) {
         // UnsupportedOperationException: a backend that lacks a feature the options asked for (e.g. 16-bit weights).
         return ex instanceof UserError || ex instanceof IllegalArgumentException || ex instanceof SafeTensorsException
-                || ex instanceof UnsupportedOperationException
+                || ex instanceof UnsupportedOperationException || ex instanceof DeviceOutOfMemoryException
                 || ex instanceof TokenizerException || ex instanceof IOException || ex instanceof UncheckedIOException;
     }
 }
