@@ -77,12 +77,7 @@ class RewardCliTest {
     @Test
     void rewardModelsRunOnTheChosenDeviceWithTheCpusScores() throws IOException {
         Path a = png("raw_0"), b = png("raw_1");
-        String[][] rewards = {
-                {"--reward", "aesthetic", "--reward-model", CLIP.resolve("hf").toString(), "--aesthetic-head",
-                        CLIP.resolve("aesthetic_mlp_fp16_legacy.pth").toString()},
-                {"--reward", "clip-score", "--reward-model", CLIP.resolve("hf").toString(), "--prompt",
-                        "a photo of a cat"}};
-        for (String[] reward : rewards) {
+        for (String[] reward : rewardOptions("aesthetic_mlp_fp16_legacy.pth")) {
             String[] images = {"--image", a.toString(), b.toString()};
             CliTest.Result cpu = run(concat(concat(new String[]{"score"}, reward), images));
             long uploads = ForeignBackend.INSTANCE.hostWrites();
@@ -103,12 +98,7 @@ class RewardCliTest {
         String lib = System.getProperty("texforce.cuda.emulator", "");
         assumeTrue(!lib.isEmpty() && Files.isRegularFile(Path.of(lib)), "CUDA emulator not built: " + lib);
         Path a = png("raw_0"), b = png("raw_1");
-        String[][] rewards = {
-                {"--reward", "aesthetic", "--reward-model", CLIP.resolve("hf").toString(), "--aesthetic-head",
-                        CLIP.resolve("aesthetic_mlp.safetensors").toString()},
-                {"--reward", "clip-score", "--reward-model", CLIP.resolve("hf").toString(), "--prompt",
-                        "a photo of a cat"}};
-        for (String[] reward : rewards) {
+        for (String[] reward : rewardOptions("aesthetic_mlp.safetensors")) {
             String[] images = {"--image", a.toString(), b.toString()};
             CliTest.Result cpu = run(concat(concat(new String[]{"score"}, reward), images));
             CliTest.Result emu = run(concat(concat(new String[]{"score", "--device", "cuda-emu"}, reward), images));
@@ -124,6 +114,15 @@ class RewardCliTest {
             System.out.printf("cli score %s --device cuda-emu: max abs error vs cpu %.3e%n", reward[1], max);
             assertTrue(max < 1e-4, reward[1] + " max abs error " + max);
         }
+    }
+
+    /** The options of the aesthetic reward (with the tiny-clip head file {@code head}) and of the CLIP score. */
+    private static String[][] rewardOptions(String head) {
+        return new String[][]{
+                {"--reward", "aesthetic", "--reward-model", CLIP.resolve("hf").toString(), "--aesthetic-head",
+                        CLIP.resolve(head).toString()},
+                {"--reward", "clip-score", "--reward-model", CLIP.resolve("hf").toString(), "--prompt",
+                        "a photo of a cat"}};
     }
 
     private static String[] concat(String[] x, String... y) {
