@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "device.h"
@@ -25,12 +26,26 @@ enum : int { CUDA_R_32F = 0, CUDA_R_16F = 2, CUDA_R_16BF = 14 };
 enum : int { COMPUTE_32F = 68, COMPUTE_32F_FAST_TF32 = 77 };
 
 int handle_tag;
+bool tf32_math = false;  // cublasSetMathMode(CUBLAS_TF32_TENSOR_OP_MATH)
+
+// A float32 input as TF32 tensor cores take it: 10 mantissa bits, rounded to nearest with ties away from zero
+// (cvt.rna.tf32.f32). Infinities and NaNs pass through.
+float to_tf32(float v) {
+    uint32_t bits;
+    std::memcpy(&bits, &v, 4);
+    if ((bits & 0x7F800000u) != 0x7F800000u) bits = (bits + 0x1000u) & 0xFFFFE000u;
+    std::memcpy(&v, &bits, 4);
+    return v;
+}
 
 float element(const void* base, int type, int64_t index) {
     switch (type) {
         case CUDA_R_16F: return __half2float(static_cast<const __half*>(base)[index]);
         case CUDA_R_16BF: return __bfloat162float(static_cast<const __nv_bfloat16*>(base)[index]);
-        default: return static_cast<const float*>(base)[index];
+        default: {
+            const float v = static_cast<const float*>(base)[index];
+            return tf32_math ? to_tf32(v) : v;
+        }
     }
 }
 
@@ -115,7 +130,15 @@ int cublasCreate_v2(void** handle) {
     return STATUS_SUCCESS;
 }
 
-int cublasSetMathMode(void* handle, int) { return handle == &handle_tag ? STATUS_SUCCESS : STATUS_NOT_INITIALIZED; }
+int cublasSetMathMode(void* handle, int mode) {
+    if (handle != &handle_tag) return STATUS_NOT_INITIALIZED;
+    if (mode != 0 && mode != 3) {  // CUBLAS_DEFAULT_MATH, CUBLAS_TF32_TENSOR_OP_MATH
+        std::fprintf(stderr, "tfemu: cublasSetMathMode: mode %d is not emulated\n", mode);
+        return STATUS_INVALID_VALUE;
+    }
+    tf32_math = mode == 3;
+    return STATUS_SUCCESS;
+}
 
 const char* cublasGetStatusName(int status) {
     switch (status) {

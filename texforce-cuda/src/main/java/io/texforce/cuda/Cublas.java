@@ -28,7 +28,7 @@ final class Cublas {
     private static final int CUDA_R_32F = 0, CUDA_R_16F = 2, CUDA_R_16BF = 14;
     private static final int CUBLAS_COMPUTE_32F = 68, CUBLAS_GEMM_DEFAULT = -1;
 
-    private final MethodHandle sgemm, sgemmStridedBatched, gemmEx, gemmStridedBatchedEx, statusName;
+    private final MethodHandle sgemm, sgemmStridedBatched, gemmEx, gemmStridedBatchedEx, statusName, mathMode;
     private final MemorySegment handle;
     private final Arena arena = Arena.ofAuto();
     /** Host slots for alpha and beta (cuBLAS's default host pointer mode). */
@@ -43,7 +43,7 @@ final class Cublas {
         Linker linker = Linker.nativeLinker();
         MethodHandle create = linker.downcallHandle(Driver.symbol(lib, "cublasCreate_v2"),
                 FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        MethodHandle mathMode = linker.downcallHandle(Driver.symbol(lib, "cublasSetMathMode"),
+        mathMode = linker.downcallHandle(Driver.symbol(lib, "cublasSetMathMode"),
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
         statusName = linker.downcallHandle(Driver.symbol(lib, "cublasGetStatusName"),
                 FunctionDescriptor.of(ADDRESS, JAVA_INT));
@@ -64,7 +64,15 @@ final class Cublas {
         MemorySegment slot = arena.allocate(ADDRESS);
         check(invoke(create, slot), "cublasCreate");
         handle = slot.get(ADDRESS, 0);
-        check(invoke(mathMode, handle, tf32 ? TF32_TENSOR_OP_MATH : DEFAULT_MATH), "cublasSetMathMode");
+        setTf32(tf32);
+    }
+
+    /**
+     * Whether float32 GEMMs may run on TF32 tensor cores: inputs rounded to 10-bit mantissas, products summed in
+     * float32 (PyTorch's {@code allow_tf32}). 16-bit GEMMs are unaffected.
+     */
+    synchronized void setTf32(boolean on) {
+        check(invoke(mathMode, handle, on ? TF32_TENSOR_OP_MATH : DEFAULT_MATH), "cublasSetMathMode");
     }
 
     /**

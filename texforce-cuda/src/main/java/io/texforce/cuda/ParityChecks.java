@@ -116,6 +116,12 @@ final class ParityChecks {
                 input(b, "conv", 1, 16, 8, 3, 3), input(b, "conv", 2, 16), 1, 1)}));
         c.add(check("conv2d 3x3 stride 2", ACCUMULATED, b -> new Tensor[]{b.conv2d(input(b, "conv2", 0, 2, 5, 12, 9),
                 input(b, "conv2", 1, 7, 5, 3, 3), null, 2, 1)}));
+        String tf32 = "matmul fp32 on TF32 [154,768] x [320,768]^T";
+        c.add(check(tf32, ACCUMULATED, b -> onTf32(b, input(b, tf32, 0, 154, 768),
+                input(b, tf32, 1, -0.1f, 0.1f, 320, 768), false, true)));
+        String tf32Batched = "matmul fp32 on TF32 batched [3,40,96] x [3,96,50]";
+        c.add(check(tf32Batched, ACCUMULATED, b -> onTf32(b, input(b, tf32Batched, 0, 3, 40, 96),
+                input(b, tf32Batched, 1, 3, 96, 50), false, false)));
         c.add(check("conv2d implicit 3x3 pad 1 + bias", ACCUMULATED, b -> implicitConv(b, () -> new Tensor[]{
                 b.conv2d(input(b, "iconv", 0, 2, 8, 13, 11), input(b, "iconv", 1, 16, 8, 3, 3),
                         input(b, "iconv", 2, 16), 1, 1)})));
@@ -294,6 +300,35 @@ final class ParityChecks {
      * autocast does); the CPU, which keeps activations in float32, gets it rounded here, so that both multiply the
      * same values and the tolerance can be tight.
      */
+    /**
+     * A float32 product with TF32 allowed on the GPU, against the CPU's product of the same inputs rounded to TF32
+     * first (10 mantissa bits, to nearest with ties away, as the tensor cores take them): products of TF32 values
+     * are exact in float32, so only the summation order differs.
+     */
+    private static Tensor[] onTf32(Backend b, Tensor x, Tensor w, boolean transA, boolean transB) {
+        if (b instanceof CudaBackend g) {
+            boolean before = g.tf32();
+            g.setTf32(true);
+            try {
+                return new Tensor[]{b.matmul(x, w, transA, transB)};
+            } finally {
+                g.setTf32(before);
+            }
+        }
+        return new Tensor[]{b.matmul(toTf32(b, x), toTf32(b, w), transA, transB)};
+    }
+
+    private static Tensor toTf32(Backend b, Tensor t) {
+        float[] v = t.toFloatArray();
+        for (int i = 0; i < v.length; i++) {
+            int bits = Float.floatToRawIntBits(v[i]);
+            if ((bits & 0x7F800000) != 0x7F800000) {
+                v[i] = Float.intBitsToFloat((bits + 0x1000) & 0xFFFFE000);
+            }
+        }
+        return Tensor.of(b, v, t.shape());
+    }
+
     /** Runs {@code op} with the CUDA backend's implicit-GEMM convolution switched on (the CPU has one kind). */
     private static Tensor[] implicitConv(Backend b, java.util.function.Supplier<Tensor[]> op) {
         if (!(b instanceof CudaBackend g)) {

@@ -40,6 +40,8 @@ class DeviceCliTest {
                             + " CUDA code on the CUDA host emulator named by TEXFORCE_CUDA_EMULATOR, for testing without"
                             + " a GPU). Default: cpu."),
                     cmd + ":\n" + r.out());
+            assertTrue(help.contains("--tf32 On a GPU, let float32 matrix products run on TF32 tensor cores"),
+                    cmd + ":\n" + r.out());
         }
     }
 
