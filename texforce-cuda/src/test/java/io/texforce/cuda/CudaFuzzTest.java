@@ -32,7 +32,12 @@ class CudaFuzzTest {
     /** A recipe for a tensor, replayed on each backend: random data of a base shape, then view operations. */
     private record Recipe(float[] data, int[] base, List<Function<Tensor, Tensor>> views) {
         Tensor build(Backend b) {
-            Tensor t = Tensor.of(b, data, base);
+            return view(Tensor.of(b, data, base));
+        }
+
+        /** The views applied to {@code leaf} (a base tensor built from {@link #data}, e.g. one that requires grad). */
+        Tensor view(Tensor leaf) {
+            Tensor t = leaf;
             for (Function<Tensor, Tensor> v : views) t = v.apply(t);
             return t;
         }
@@ -175,6 +180,52 @@ class CudaFuzzTest {
                 return new Case(index + ": contiguous copy " + s, be -> a.build(be).contiguous());
             }
         }
+    }
+
+    /**
+     * Gradients through views and broadcasts: leaves x and y (their base tensors) require grad, z = f(view(x) op
+     * view(y)) for a random binary op and a random f, and L = sum(z * g); returns dL/dx and dL/dy.
+     */
+    private static Function<Backend, Tensor[]> gradientCase(Random r, int[] shape) {
+        Recipe a = recipe(r, shape), b = recipe(r, broadcastable(r, shape));
+        int op = r.nextInt(3), f = r.nextInt(4);
+        int n = 1;
+        for (int v : shape) n *= v;
+        float[] g = new float[n];
+        for (int i = 0; i < n; i++) g[i] = (float) r.nextGaussian();
+        return be -> {
+            Tensor x = Tensor.of(be, a.data(), a.base()).requiresGrad(true);
+            Tensor y = Tensor.of(be, b.data(), b.base()).requiresGrad(true);
+            Tensor u = a.view(x), v = b.view(y);
+            Tensor z = switch (op) {
+                case 0 -> u.add(v);
+                case 1 -> u.mul(v);
+                default -> u.sub(v.tanh());
+            };
+            z = switch (f) {
+                case 0 -> z.softmax();
+                case 1 -> z.silu();
+                case 2 -> z.square();
+                default -> z;
+            };
+            z.mul(Tensor.of(be, g, shape)).sum().backward();
+            return new Tensor[]{x.grad(), y.grad()};
+        };
+    }
+
+    @Test
+    void gradientsThroughRandomViewsAndBroadcastsMatchTheCpu() {
+        Random r = new Random(11232026);
+        double worst = 0;
+        for (int i = 0; i < CASES / 4; i++) {
+            int[] shape = randomShape(r, 1 + r.nextInt(4));
+            Function<Backend, Tensor[]> c = gradientCase(r, shape);
+            String name = i + ": gradients for " + Arrays.toString(shape);
+            double err = ParityCheck.maxError(name, c.apply(CpuBackend.INSTANCE), c.apply(emulator));
+            worst = Math.max(worst, err);
+            assertTrue(err <= 1e-5, () -> name + ": error " + err);
+        }
+        System.out.printf("%d random gradient cases on the CUDA emulator, worst error %.3e%n", CASES / 4, worst);
     }
 
     private static int[] concat(int[] a, int[] b) {
