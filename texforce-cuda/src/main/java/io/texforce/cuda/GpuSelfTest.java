@@ -2,6 +2,7 @@ package io.texforce.cuda;
 
 import io.texforce.tensor.cpu.CpuBackend;
 
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -9,21 +10,33 @@ import java.util.Locale;
  * timings; exits 1 if any check fails, 2 without a usable GPU. Meant for a GPU machine with only the bundle:
  * {@code java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp 'lib/*'
  * io.texforce.cuda.GpuSelfTest [name-filter]}; the filter picks checks by a part of their name ({@code bf16} for the
- * bfloat16 weight paths, {@code attention}, ...).
+ * bfloat16 weight paths, {@code attention}, ...; {@code fuzz} for only the 1250 random cases of {@link FuzzChecks},
+ * which run after the named checks when there is no filter).
  */
 public final class GpuSelfTest {
+    /** The seed of the random cases (the emulator tests use the same, so a failure here can be replayed there). */
+    static final long FUZZ_SEED = 20261123;
+
     private GpuSelfTest() {
     }
 
     public static void main(String[] args) {
-        String filter = args.length > 0 ? args[0].toLowerCase(Locale.ROOT) : "";
+        System.exit(run(args));
+    }
+
+    /**
+     * Runs the checks and returns the exit status (0 all passed, 1 a check failed, 2 no device). {@code --emulator}
+     * as the first argument runs them on the CUDA host emulator that {@code TEXFORCE_CUDA_EMULATOR} names instead.
+     */
+    static int run(String... args) {
+        boolean emulated = args.length > 0 && args[0].equals("--emulator");
+        String filter = args.length > (emulated ? 1 : 0) ? args[emulated ? 1 : 0].toLowerCase(Locale.ROOT) : "";
         CudaBackend gpu;
         try {
-            gpu = CudaBackend.get();
+            gpu = emulated ? CudaBackend.emulator() : CudaBackend.get();
         } catch (CudaUnavailableException e) {
             System.err.println("GpuSelfTest: " + e.getMessage());
-            System.exit(2);
-            return;
+            return 2;
         }
         System.out.printf("device %s, driver %s%n", gpu.device(), gpu.driverVersion());
         System.out.printf("%-48s %12s %10s %10s %10s  %s%n", "check", "max error", "tolerance", "gpu ms", "cpu ms",
@@ -44,9 +57,32 @@ public final class GpuSelfTest {
                 System.out.printf("%-48s %s%n", check.name(), "ERROR " + e);
             }
         }
+        if (filter.isEmpty() || "fuzz".contains(filter)) {
+            // The random cases print a line only when they fail, then one summary line.
+            int fuzzFailed = 0;
+            double worst = 0;
+            List<ParityCheck> fuzz = FuzzChecks.cases(FUZZ_SEED, 1000, 250);
+            for (ParityCheck check : fuzz) {
+                run++;
+                try {
+                    ParityCheck.Result r = check.run(CpuBackend.INSTANCE, gpu);
+                    worst = Math.max(worst, r.maxError());
+                    if (!r.passed()) {
+                        fuzzFailed++;
+                        System.out.printf("%-48s %12.3e %10.1e  FAIL%n", r.name(), r.maxError(), r.tolerance());
+                    }
+                } catch (RuntimeException | AssertionError e) {
+                    fuzzFailed++;
+                    System.out.printf("%-48s %s%n", check.name(), "ERROR " + e);
+                }
+            }
+            failed += fuzzFailed;
+            System.out.printf("%-48s %12.3e %10.1e %21s  %s%n", fuzz.size() + " random fuzz cases (worst)", worst,
+                    FuzzChecks.TOLERANCE, "", fuzzFailed == 0 ? "ok" : fuzzFailed + " FAILED");
+        }
         long[] mem = gpu.memoryInUse();
         System.out.printf("%d checks, %d failed; device memory: %d MiB live, %d MiB cached%n", run, failed,
                 mem[0] >> 20, mem[1] >> 20);
-        System.exit(failed == 0 ? 0 : 1);
+        return failed == 0 ? 0 : 1;
     }
 }
