@@ -14,7 +14,6 @@ import io.texforce.tensor.WeightDtype;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.ref.Reference;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -40,7 +39,6 @@ import java.util.Optional;
  */
 public final class CudaBackend implements Backend {
     private static final Map<Integer, CudaBackend> INSTANCES = new HashMap<>();
-    private static final Map<Path, CudaBackend> EMULATORS = new HashMap<>();
     private static Driver sharedDriver;
     private static CudaUnavailableException failure;
     /** The context current on each thread, so that backends of several GPUs can take turns on one thread. */
@@ -127,45 +125,12 @@ public final class CudaBackend implements Backend {
         return b;
     }
 
-    /**
-     * The backend on the CUDA host emulator named by the system property {@code texforce.cuda.emulator} or else the
-     * environment variable {@code TEXFORCE_CUDA_EMULATOR}: what the device {@code cuda-emu} resolves to.
-     */
-    public static CudaBackend emulator() {
-        String v = System.getProperty("texforce.cuda.emulator");
-        if (v == null || v.isBlank()) v = System.getenv("TEXFORCE_CUDA_EMULATOR");
-        if (v == null || v.isBlank()) {
-            throw new CudaUnavailableException("the CUDA host emulator is not configured: build it with "
-                    + "native/emu/build.sh DIR and set TEXFORCE_CUDA_EMULATOR=DIR/libtexforce-cuda-emu.so");
-        }
-        return emulator(Path.of(v));
-    }
-
-    /**
-     * A backend on the CUDA host emulator at {@code library} (native/emu/build.sh): the same Java code, kernels and
-     * GEMM calls as on a GPU, executed on the CPU with checks a GPU does not make (barrier deadlocks, copies and
-     * GEMM operands outside their allocation, reads of memory nothing wrote). For testing the CUDA backend without a
-     * GPU; it is far slower than {@link io.texforce.tensor.cpu.CpuBackend}. One instance per library.
-     */
-    public static synchronized CudaBackend emulator(Path library) {
-        Path key = library.toAbsolutePath().normalize();
-        CudaBackend b = EMULATORS.get(key);
-        if (b == null) {
-            b = new CudaBackend(Driver.loadEmulator(key), 0, false);
-            EMULATORS.put(key, b);
-        }
-        return b;
-    }
-
     /** The kernels of this backend's module (for tests that launch one directly). */
     KernelModule kernels() {
         return kernels;
     }
 
-    /**
-     * A backend on an already loaded driver (GPU 0, strict FP32 GEMMs), for tests that configure the CUDA host
-     * emulator first (e.g. as an older GPU generation).
-     */
+    /** A backend on an already loaded driver (device 0, strict FP32 GEMMs): how {@link CudaEmulator} makes one. */
     static CudaBackend on(Driver driver) {
         return new CudaBackend(driver, 0, false);
     }

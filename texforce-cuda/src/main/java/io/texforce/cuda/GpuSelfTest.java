@@ -33,7 +33,7 @@ public final class GpuSelfTest {
         String filter = args.length > (emulated ? 1 : 0) ? args[emulated ? 1 : 0].toLowerCase(Locale.ROOT) : "";
         CudaBackend gpu;
         try {
-            gpu = emulated ? CudaBackend.emulator() : CudaBackend.get();
+            gpu = emulated ? CudaEmulator.backend() : CudaBackend.get();
         } catch (CudaUnavailableException e) {
             System.err.println("GpuSelfTest: " + e.getMessage());
             return 2;

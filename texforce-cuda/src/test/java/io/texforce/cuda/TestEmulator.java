@@ -21,6 +21,6 @@ final class TestEmulator {
 
     /** The backend on the emulator, or a skipped test. */
     static CudaBackend backendOrSkip() {
-        return CudaBackend.emulator(libraryOrSkip());
+        return CudaEmulator.backend(libraryOrSkip());
     }
 }
