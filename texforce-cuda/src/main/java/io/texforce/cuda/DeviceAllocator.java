@@ -6,9 +6,12 @@ import java.lang.ref.PhantomReference;
 import java.lang.ref.Reference;
 import java.lang.ref.ReferenceQueue;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Locale;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.LongFunction;
@@ -17,8 +20,9 @@ import java.util.function.LongFunction;
  * A caching allocator of device memory. cuMemAlloc/cuMemFree synchronise the device and cost tens of
  * microseconds, far more than the kernels of small layers, so blocks are kept in free lists by size class and
  * reused. A block returns to its list when the storage that owns it becomes unreachable (a phantom reference;
- * device memory is invisible to the Java heap's collector). On out-of-memory the allocator collects garbage,
- * releases every cached block and tries once more.
+ * device memory is invisible to the Java heap's collector). On out-of-memory the allocator collects garbage, reuses
+ * a block of the request's size class if that freed one, else returns cached blocks to the driver (largest first)
+ * until the request fits, and fails with a {@link DeviceOutOfMemoryException} only when nothing is left to give.
  */
 final class DeviceAllocator {
     /** Sizes are rounded up to this granularity at least, so nearby sizes share blocks. */
@@ -65,12 +69,8 @@ final class DeviceAllocator {
         }
         reclaim();
         long size = sizeClass(bytes);
-        ArrayDeque<Long> list = free.get(size);
-        long pointer;
-        if (list != null && !list.isEmpty()) {
-            pointer = list.pop();
-            cachedBytes -= size;
-        } else {
+        long pointer = takeCached(size);
+        if (pointer == NONE) {
             pointer = fresh(size);
         }
         T result = owner.apply(pointer);
@@ -79,34 +79,69 @@ final class DeviceAllocator {
         return result;
     }
 
+    /** No cached block: {@link #takeCached}'s answer (0 is a valid pointer only for empty requests). */
+    private static final long NONE = -1;
+
+    /** A cached block of exactly this size class, taken out of the cache, or {@link #NONE}. */
+    private long takeCached(long size) {
+        ArrayDeque<Long> list = free.get(size);
+        if (list == null || list.isEmpty()) {
+            return NONE;
+        }
+        cachedBytes -= size;
+        return list.pop();
+    }
+
+    /**
+     * A new block from the driver. When the device is full: let the collector find unreachable tensors, and take
+     * their block if one has this size class (no driver call at all); otherwise give cached blocks back to the
+     * driver, largest first, until the request fits, so the rest of the cache survives for the next requests.
+     */
     private long fresh(long size) {
         long[] out = new long[1];
         int rc = driver.tryAlloc(size, out);
-        if (rc == Driver.OUT_OF_MEMORY) {
-            // Unreachable tensors may still hold blocks: let the collector find them, then give the cache back.
-            System.gc();
-            for (int i = 0; i < 20 && reclaim() == 0; i++) {
-                try {
-                    Thread.sleep(5);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
+        if (rc != Driver.OUT_OF_MEMORY) {
+            driver.check(rc, "cuMemAlloc of " + size + " bytes");
+            return out[0];
+        }
+        collect();
+        long reused = takeCached(size);
+        if (reused != NONE) {
+            return reused;
+        }
+        List<Long> sizes = new ArrayList<>(free.keySet());
+        sizes.sort(Comparator.reverseOrder());
+        for (long s : sizes) {
+            ArrayDeque<Long> list = free.remove(s);
+            for (long p : list) {
+                driver.free(p);
             }
-            releaseCached();
+            cachedBytes -= s * list.size();
             rc = driver.tryAlloc(size, out);
-            if (rc == Driver.OUT_OF_MEMORY) {
-                long[] info = driver.memoryInfo();
-                throw new DeviceOutOfMemoryException(deviceName, size, String.format(Locale.ROOT,
-                        "out of memory on %s: a tensor of %s did not fit, with %s in live tensors and %s free of %s;"
-                                + " try --gradient-checkpointing, a smaller --batch-size or --train-batch-size, or"
-                                + " --dtype bf16 (fp16 before sm_80)",
-                        deviceName, mib(size), mib(liveBytes), mib(info[0]), mib(info[1])));
+            if (rc != Driver.OUT_OF_MEMORY) {
+                driver.check(rc, "cuMemAlloc of " + size + " bytes");
+                return out[0];
             }
         }
-        driver.check(rc, "cuMemAlloc of " + size + " bytes (" + liveBytes + " bytes in live tensors, "
-                + cachedBytes + " cached)");
-        return out[0];
+        long[] info = driver.memoryInfo();
+        throw new DeviceOutOfMemoryException(deviceName, size, String.format(Locale.ROOT,
+                "out of memory on %s: a tensor of %s did not fit, with %s in live tensors and %s free of %s;"
+                        + " try --gradient-checkpointing, a smaller --batch-size or --train-batch-size, or"
+                        + " --dtype bf16 (fp16 before sm_80)",
+                deviceName, mib(size), mib(liveBytes), mib(info[0]), mib(info[1])));
+    }
+
+    /** Unreachable tensors may still hold blocks: runs the collector and moves what it found to the cache. */
+    private void collect() {
+        System.gc();
+        for (int i = 0; i < 20 && reclaim() == 0; i++) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
     }
 
     private static String mib(long bytes) {

@@ -17,8 +17,7 @@ import java.util.List;
 class DeviceOutOfMemoryTest {
     @Test
     void exhaustingTheDeviceGivesATypedErrorAndTheAllocatorRecovers() {
-        CudaBackend emulator = TestEmulator.backendOrSkip();
-        DeviceAllocator allocator = emulator.allocator();
+        DeviceAllocator allocator = emptyAllocator();
         long gib = 1L << 30;
         List<Long> held = new ArrayList<>();
         try {
@@ -40,5 +39,34 @@ class DeviceOutOfMemoryTest {
         p = null;
         System.gc();
         allocator.releaseCached();  // the 12 GiB cached above go back to the emulator for the other tests
+    }
+
+    @Test
+    void aBlockTheCollectorFreesIsReusedWithoutEmptyingTheCache() {
+        DeviceAllocator allocator = emptyAllocator();
+        long gib = 1L << 30;
+        long[] a = allocator.allocate(6 * gib, p -> new long[]{p});
+        long[] b = allocator.allocate(6 * gib, p -> new long[]{p});
+        long[] small = allocator.allocate(1 << 20, p -> new long[]{p});
+        assertTrue(a[0] != b[0]);
+        a = null;
+        b = null;
+        // The device is full until the collector finds the two blocks above; then one of them serves this request
+        // and the other stays cached instead of going back to the driver.
+        long[] c = allocator.allocate(6 * gib, p -> new long[]{p});
+        assertEquals(6 * gib, allocator.cachedBytes(), "the other freed block is still cached");
+        assertTrue(c[0] != 0 && small[0] != 0);
+        c = null;
+        small = null;
+        System.gc();
+        allocator.releaseCached();
+    }
+
+    /** The emulator's allocator with nothing cached (blocks of earlier tests collected and given back). */
+    private static DeviceAllocator emptyAllocator() {
+        DeviceAllocator allocator = TestEmulator.backendOrSkip().allocator();
+        System.gc();
+        allocator.releaseCached();
+        return allocator;
     }
 }
