@@ -33,7 +33,8 @@ final class Driver {
     private final MethodHandle emulatorConfigure;
     private final MethodHandle cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName,
             cuDeviceGetAttribute, cuDevicePrimaryCtxRetain, cuCtxSetCurrent, cuCtxSynchronize, cuMemAlloc, cuMemFree,
-            cuMemGetInfo, cuMemHostAlloc, cuMemcpyHtoD, cuMemcpyHtoDAsync, cuEventCreate, cuEventRecord, cuEventSynchronize,
+            cuMemGetInfo, cuMemHostAlloc, cuMemcpyHtoD, cuMemcpyHtoDAsync, cuEventCreate, cuEventRecord,
+            cuEventSynchronize,
             cuMemcpyDtoH, cuMemcpyDtoD, cuMemsetD32, cuModuleLoadData,
             cuModuleGetFunction, cuFuncSetAttribute, cuLaunchKernel, cuGetErrorName;
 

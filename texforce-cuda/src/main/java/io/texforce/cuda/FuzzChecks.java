@@ -170,7 +170,8 @@ final class FuzzChecks {
                 int[] bs = concat(r.nextBoolean() ? batchB : batch, tb ? new int[]{n, k} : new int[]{k, n});
                 Recipe ra = recipe(r, as), rb = recipe(r, bs);
                 return new Case(index + ": matmul " + Arrays.toString(as) + (ta ? "^T" : "") + " x "
-                        + Arrays.toString(bs) + (tb ? "^T" : ""), be -> Tensor.matmul(ra.build(be), rb.build(be), ta, tb));
+                        + Arrays.toString(bs) + (tb ? "^T" : ""),
+                        be -> Tensor.matmul(ra.build(be), rb.build(be), ta, tb));
             }
             case 4 -> {
                 int dim = r.nextInt(rank);

@@ -58,7 +58,10 @@ final class TensorCoreAttention {
         return Math.ceilDiv(nq, ROWS);
     }
 
-    /** Whether a GPU of {@code computeCapability} (e.g. 75, 90) has WMMA for {@code precision}: fp16 from sm_70, bf16 from sm_80. */
+    /**
+     * Whether a GPU of {@code computeCapability} (e.g. 75, 90) has WMMA for {@code precision}: fp16 from sm_70, bf16
+     * from sm_80.
+     */
     static boolean supported(WeightDtype precision, int computeCapability) {
         return switch (precision) {
             case BF16 -> computeCapability >= 80;

@@ -10,7 +10,8 @@ import picocli.CommandLine.Option;
 final class DeviceOption {
     @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEVICE",
             description = "Where models run: cpu, cuda (GPU 0), cuda:N, or cuda-emu (the CUDA code on the CUDA host "
-                    + "emulator named by TEXFORCE_CUDA_EMULATOR, for testing without a GPU). Default: ${DEFAULT-VALUE}.")
+                    + "emulator named by TEXFORCE_CUDA_EMULATOR, for testing without a GPU). "
+                    + "Default: ${DEFAULT-VALUE}.")
     String device;
 
     @Option(names = "--tf32", description = "On a GPU, let float32 matrix products run on TF32 tensor cores (inputs "
