@@ -1,8 +1,7 @@
 package io.texforce.rl.device;
 
 import io.texforce.rewards.JpegSize;
-import io.texforce.rl.DdimPolicy;
-import io.texforce.rl.PolicyObjective;
+import io.texforce.rl.GoldenPpoStep;
 import io.texforce.rl.PpoLoss;
 import io.texforce.rl.prompts.PromptSource;
 import io.texforce.rl.train.TexForceTrainer;
@@ -60,18 +59,11 @@ class ForeignBackendTrainingTest {
     /** The golden PPO step: log-probs [2], the loss, and the gradients of the 24 LoRA tensors, flattened. */
     private static List<float[]> ppoStep(Backend be) {
         StableDiffusionPipeline pipe = StableDiffusionPipeline.load(TestData.tinySd1(), be);
-        LoraNetwork lora = pipe.textEncoder().loadLora(TestData.tinySd1().resolve("lora_text_encoder.safetensors"),
-                "policy", 1f);
-        lora.parameters().values().forEach(t -> t.requiresGrad(true));
+        LoraNetwork lora = GoldenPpoStep.trainableLora(pipe);
         try (SafeTensors g = SafeTensors.open(TestData.tinySd1().resolve("golden/golden.safetensors"))) {
-            int[][] ids = g.intRows("ppo.in.prompt_ids");
-            int t = g.ints("ppo.in.timestep")[0];
-            PolicyObjective objective = new PolicyObjective(pipe, new DdimPolicy(pipe.scheduler(), 50, 1f), 7.5f, "", 0);
-            Tensor logp = objective.logProb(ids, g.tensor("ppo.in.sample").to(be), new int[]{t, t},
-                    g.tensor("ppo.in.prev_sample").to(be));
+            Tensor logp = GoldenPpoStep.logProb(pipe, g);
             assertEquals(be, logp.backend());
-            PpoLoss loss = PpoLoss.compute(logp, g.tensor("ppo.in.old_log_prob").to(be),
-                    g.tensor("ppo.in.advantages").to(be), 0.5f);
+            PpoLoss loss = GoldenPpoStep.loss(logp, g, 0.5f);
             loss.loss().backward();
             List<float[]> out = new ArrayList<>();
             out.add(logp.toFloatArray());
