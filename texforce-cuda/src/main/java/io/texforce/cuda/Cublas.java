@@ -30,6 +30,7 @@ final class Cublas {
 
     private final MethodHandle sgemm, sgemmStridedBatched, gemmEx, gemmStridedBatchedEx, statusName, mathMode;
     private final MemorySegment handle;
+    private boolean tf32;
     private final Arena arena = Arena.ofAuto();
     /** Host slots for alpha and beta (cuBLAS's default host pointer mode). */
     private final MemorySegment alpha = arena.allocate(JAVA_FLOAT), beta = arena.allocate(JAVA_FLOAT);
@@ -73,6 +74,12 @@ final class Cublas {
      */
     synchronized void setTf32(boolean on) {
         check(invoke(mathMode, handle, on ? TF32_TENSOR_OP_MATH : DEFAULT_MATH), "cublasSetMathMode");
+        tf32 = on;
+    }
+
+    /** Whether float32 GEMMs may run on TF32 tensor cores (see {@link #setTf32}). */
+    synchronized boolean tf32() {
+        return tf32;
     }
 
     /**

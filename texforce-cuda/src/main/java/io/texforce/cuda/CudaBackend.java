@@ -54,7 +54,6 @@ public final class CudaBackend implements Backend {
     private final int computeCapability;
     private final int sharedMemoryOptIn;
     private final int ordinal;
-    private volatile boolean tf32;
 
     private CudaBackend(Driver driver, int ordinal, boolean tf32) {
         this.driver = driver;
@@ -70,11 +69,10 @@ public final class CudaBackend implements Backend {
         this.staging = new UploadStaging(driver);
         this.kernels = new KernelModule(driver, driver.attribute(device, Driver.ATTR_MULTIPROCESSOR_COUNT));
         this.cublas = driver.emulated() ? new Cublas(tf32, driver.library()) : new Cublas(tf32);
-        this.tf32 = tf32;
     }
 
     /**
-     * Lets float32 GEMMs (and the convolutions and attention-free products built on them) run on TF32 tensor cores:
+     * Lets float32 GEMMs (Linear layers, the convolutions' GEMMs, batched matmuls) run on TF32 tensor cores:
      * inputs rounded to 10-bit mantissas, float32 sums, about 8x the float32 throughput on an A100/H100, with errors
      * near 1e-3 relative (PyTorch's {@code torch.backends.cuda.matmul.allow_tf32}). Off by default: float32 stays
      * exact, the reference. The CLI's {@code --tf32} sets it.
@@ -82,12 +80,11 @@ public final class CudaBackend implements Backend {
     public void setTf32(boolean on) {
         bind();
         cublas.setTf32(on);
-        tf32 = on;
     }
 
     /** Whether TF32 GEMMs are allowed (see {@link #setTf32}). */
     public boolean tf32() {
-        return tf32;
+        return cublas.tf32();
     }
 
     /**
@@ -873,8 +870,7 @@ public final class CudaBackend implements Backend {
         checkAttention(qs, ks, vs);
         int b = qs[0], nq = qs[1], nk = ks[1], d = qs[2], dv = vs[2];
         Tensor out = empty(b, nq, dv), lse = empty(b, nq);
-        int tcShared = tensorCoreSharedMemory(precision);
-        if (TensorCoreAttention.applies(precision, d, dv, tcShared)) {
+        if (TensorCoreAttention.applies(precision, d, dv, computeCapability, sharedMemoryOptIn)) {
             kernels.launch(TensorCoreAttention.kernel(precision), TensorCoreAttention.blocks(nq), b,
                     TensorCoreAttention.THREADS, TensorCoreAttention.sharedBytes(d, dv), dense(q), dense(k), dense(v),
                     out, lse, nq, nk, d, dv, scale, causal ? 1 : 0);
@@ -910,12 +906,11 @@ public final class CudaBackend implements Backend {
         Tensor g = dense(gOut);
         Tensor delta = empty(b, nq);
         int rowsPerBlock = KernelModule.THREADS / 32;
-        int tcShared = tensorCoreSharedMemory(precision);
-        int rounding = TensorCoreAttention.backwardRounding(precision, d, dv, tcShared);
+        int rounding = TensorCoreAttention.backwardRounding(precision, d, dv, computeCapability, sharedMemoryOptIn);
         kernels.launch("attention_delta", Math.ceilDiv(b * nq, rowsPerBlock), 1, KernelModule.THREADS, 0, g,
                 dense(out), delta, b * nq, dv, rounding);
         Tensor gq = zeros(qs), gk = empty(ks), gv = empty(vs);
-        if (TensorCoreAttention.backwardApplies(precision, d, dv, tcShared)) {
+        if (TensorCoreAttention.backwardApplies(precision, d, dv, computeCapability, sharedMemoryOptIn)) {
             kernels.launch(TensorCoreAttention.backwardKernel(precision), TensorCoreAttention.backwardBlocks(nk), b,
                     TensorCoreAttention.THREADS, TensorCoreAttention.backwardSharedBytes(d, dv), dense(q), dense(k),
                     dense(v), g, dense(lse), delta, gq, gk, gv, nq, nk, d, dv, scale, causal ? 1 : 0);
@@ -1024,15 +1019,6 @@ public final class CudaBackend implements Backend {
     public boolean fusesLora(Tensor weight, int rank) {
         return fusedLora && weight.dtype() == WeightDtype.FP32 && weight.dim() == 2 && rank >= 1
                 && rank <= LORA_MAX_RANK;
-    }
-
-    /**
-     * The shared memory the tensor-core attention kernels of {@code precision} may use on this GPU: none where it has
-     * no matrix units for the format (bf16 before sm_80; the kernels are compiled to trap there), so the float32
-     * kernel runs instead.
-     */
-    private int tensorCoreSharedMemory(WeightDtype precision) {
-        return TensorCoreAttention.supported(precision, computeCapability) ? sharedMemoryOptIn : 0;
     }
 
     /** The largest LoRA rank the fused kernel takes (native/lora.cu). */

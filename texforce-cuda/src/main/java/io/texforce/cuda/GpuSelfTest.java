@@ -10,8 +10,8 @@ import java.util.Locale;
  * timings; exits 1 if any check fails, 2 without a usable GPU. Meant for a GPU machine with only the bundle:
  * {@code java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp 'lib/*'
  * io.texforce.cuda.GpuSelfTest [name-filter]}; the filter picks checks by a part of their name ({@code bf16} for the
- * bfloat16 weight paths, {@code attention}, ...; {@code fuzz} for only the 1250 random cases of {@link FuzzChecks},
- * which run after the named checks when there is no filter).
+ * bfloat16 weight paths, {@code attention}, ...; the 1250 random cases of {@link FuzzChecks}, which run after the
+ * named checks, are named {@code fuzz N: ...}, so {@code fuzz} picks only them).
  */
 public final class GpuSelfTest {
     /** The seed of the random cases (the emulator tests use the same, so a failure here can be replayed there). */
@@ -43,38 +43,23 @@ public final class GpuSelfTest {
                 "result");
         int failed = 0, run = 0;
         for (ParityCheck check : ParityChecks.all()) {
-            if (!check.name().toLowerCase(Locale.ROOT).contains(filter)) {
-                continue;
-            }
-            run++;
-            try {
-                ParityCheck.Result r = check.run(CpuBackend.INSTANCE, gpu);
-                if (!r.passed()) failed++;
-                System.out.printf("%-48s %12.3e %10.1e %10.3f %10.3f  %s%n", r.name(), r.maxError(), r.tolerance(),
-                        r.gpuMillis(), r.cpuMillis(), r.passed() ? "ok" : "FAIL");
-            } catch (RuntimeException | AssertionError e) {
-                failed++;
-                System.out.printf("%-48s %s%n", check.name(), "ERROR " + e);
+            if (matches(check, filter)) {
+                run++;
+                ParityCheck.Result r = runAndPrint(check, gpu, true);
+                if (r == null || !r.passed()) failed++;
             }
         }
-        if (filter.isEmpty() || "fuzz".contains(filter)) {
-            // The random cases print a line only when they fail, then one summary line.
+        // The random cases print a line only when they fail, then one summary line.
+        List<ParityCheck> fuzz = FuzzChecks.cases(FUZZ_SEED, 1000, 250).stream()
+                .filter(c -> matches(c, filter)).toList();
+        if (!fuzz.isEmpty()) {
             int fuzzFailed = 0;
             double worst = 0;
-            List<ParityCheck> fuzz = FuzzChecks.cases(FUZZ_SEED, 1000, 250);
             for (ParityCheck check : fuzz) {
                 run++;
-                try {
-                    ParityCheck.Result r = check.run(CpuBackend.INSTANCE, gpu);
-                    worst = Math.max(worst, r.maxError());
-                    if (!r.passed()) {
-                        fuzzFailed++;
-                        System.out.printf("%-48s %12.3e %10.1e  FAIL%n", r.name(), r.maxError(), r.tolerance());
-                    }
-                } catch (RuntimeException | AssertionError e) {
-                    fuzzFailed++;
-                    System.out.printf("%-48s %s%n", check.name(), "ERROR " + e);
-                }
+                ParityCheck.Result r = runAndPrint(check, gpu, false);
+                if (r == null || !r.passed()) fuzzFailed++;
+                if (r != null) worst = Math.max(worst, r.maxError());
             }
             failed += fuzzFailed;
             System.out.printf("%-48s %12.3e %10.1e %21s  %s%n", fuzz.size() + " random fuzz cases (worst)", worst,
@@ -84,5 +69,27 @@ public final class GpuSelfTest {
         System.out.printf("%d checks, %d failed; device memory: %d MiB live, %d MiB cached%n", run, failed,
                 mem[0] >> 20, mem[1] >> 20);
         return failed == 0 ? 0 : 1;
+    }
+
+    private static boolean matches(ParityCheck check, String filter) {
+        return check.name().toLowerCase(Locale.ROOT).contains(filter);
+    }
+
+    /**
+     * Runs one check and prints its line (always, or only when it fails); returns its result, or null when it threw
+     * (printed as an error).
+     */
+    private static ParityCheck.Result runAndPrint(ParityCheck check, CudaBackend gpu, boolean printPassing) {
+        try {
+            ParityCheck.Result r = check.run(CpuBackend.INSTANCE, gpu);
+            if (printPassing || !r.passed()) {
+                System.out.printf("%-48s %12.3e %10.1e %10.3f %10.3f  %s%n", r.name(), r.maxError(), r.tolerance(),
+                        r.gpuMillis(), r.cpuMillis(), r.passed() ? "ok" : "FAIL");
+            }
+            return r;
+        } catch (RuntimeException | AssertionError e) {
+            System.out.printf("%-48s %s%n", check.name(), "ERROR " + e);
+            return null;
+        }
     }
 }

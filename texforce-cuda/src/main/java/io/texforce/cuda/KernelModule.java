@@ -48,9 +48,12 @@ final class KernelModule {
 
     private final Driver driver;
     private final MemorySegment module;
-    private final Map<String, MemorySegment> functions = new HashMap<>();
+    /** A kernel looked up in the module, and how many times it has been launched. */
+    private record Function(MemorySegment handle, LongAdder launches) {
+    }
+
+    private final Map<String, Function> functions = new ConcurrentHashMap<>();
     private final Map<String, Integer> sharedLimits = new HashMap<>();
-    private final Map<String, LongAdder> launches = new ConcurrentHashMap<>();
     private final int maxBlocks;
 
     KernelModule(Driver driver, int multiprocessors) {
@@ -83,8 +86,8 @@ final class KernelModule {
         }
     }
 
-    private synchronized MemorySegment function(String name) {
-        return functions.computeIfAbsent(name, n -> driver.function(module, n));
+    private Function function(String name) {
+        return functions.computeIfAbsent(name, n -> new Function(driver.function(module, n), new LongAdder()));
     }
 
     /** Grid size for a grid-stride loop over n elements. */
@@ -104,8 +107,9 @@ final class KernelModule {
         if (gridX == 0 || gridY == 0) {
             return;
         }
-        MemorySegment fn = function(name);
-        launches.computeIfAbsent(name, n -> new LongAdder()).increment();
+        Function f = function(name);
+        f.launches().increment();
+        MemorySegment fn = f.handle();
         if (sharedBytes > 48 * 1024) {
             allowShared(name, fn, sharedBytes);
         }
@@ -125,8 +129,8 @@ final class KernelModule {
 
     /** How many times {@code name} has been launched (which kernels a model actually runs). */
     long launches(String name) {
-        LongAdder n = launches.get(name);
-        return n == null ? 0 : n.sum();
+        Function f = functions.get(name);
+        return f == null ? 0 : f.launches().sum();
     }
 
     /** Dynamic shared memory above 48 KiB must be opted into per function. */

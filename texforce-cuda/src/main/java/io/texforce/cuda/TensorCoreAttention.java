@@ -71,12 +71,14 @@ final class TensorCoreAttention {
     }
 
     /**
-     * Whether attention in {@code precision} with head dims d, dv runs on tensor cores: in bf16 or fp16, for head
-     * dims up to {@value #MAX_DIM} whose shared memory fits the device's per-block limit. Otherwise the exact
-     * float32 kernel runs (SD's d = 160 heads, and every fp32 model).
+     * Whether attention in {@code precision} with head dims d, dv runs on tensor cores of a GPU of
+     * {@code computeCapability} with {@code sharedOptIn} bytes of shared memory per block: in bf16 or fp16 where the
+     * GPU has WMMA for it ({@link #supported}), for head dims up to {@value #MAX_DIM} whose shared memory fits.
+     * Otherwise the exact float32 kernel runs (SD's d = 160 heads, every fp32 model, bf16 before sm_80).
      */
-    static boolean applies(WeightDtype precision, int d, int dv, int sharedOptIn) {
-        return precision.isHalf() && d <= MAX_DIM && dv <= MAX_DIM && sharedBytes(d, dv) <= sharedOptIn;
+    static boolean applies(WeightDtype precision, int d, int dv, int computeCapability, int sharedOptIn) {
+        return supported(precision, computeCapability) && d <= MAX_DIM && dv <= MAX_DIM
+                && sharedBytes(d, dv) <= sharedOptIn;
     }
 
     /** Backward blocks along the grid's x axis for {@code nk} keys. */
@@ -89,8 +91,8 @@ final class TensorCoreAttention {
      * ({@link #applies}) and the backward's larger shared memory fits too. Otherwise the float32 kernel runs, rounding
      * as {@link #backwardRounding} says.
      */
-    static boolean backwardApplies(WeightDtype precision, int d, int dv, int sharedOptIn) {
-        return applies(precision, d, dv, sharedOptIn) && backwardSharedBytes(d, dv) <= sharedOptIn;
+    static boolean backwardApplies(WeightDtype precision, int d, int dv, int computeCapability, int sharedOptIn) {
+        return applies(precision, d, dv, computeCapability, sharedOptIn) && backwardSharedBytes(d, dv) <= sharedOptIn;
     }
 
     /** The forward kernel for a 16-bit precision. */
@@ -107,8 +109,8 @@ final class TensorCoreAttention {
      * The float32 backward's (and attention_delta's) rounding of q, k, v and the incoming gradient that matches the
      * forward chosen by {@link #applies}.
      */
-    static int backwardRounding(WeightDtype precision, int d, int dv, int sharedOptIn) {
-        if (!applies(precision, d, dv, sharedOptIn)) {
+    static int backwardRounding(WeightDtype precision, int d, int dv, int computeCapability, int sharedOptIn) {
+        if (!applies(precision, d, dv, computeCapability, sharedOptIn)) {
             return ROUND_NONE;
         }
         return precision == WeightDtype.BF16 ? ROUND_BF16 : ROUND_FP16;

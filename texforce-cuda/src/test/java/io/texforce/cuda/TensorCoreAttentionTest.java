@@ -68,18 +68,19 @@ class TensorCoreAttentionTest {
     @Test
     void theBackwardRunsOnTensorCoresWhereverItsSharedMemoryFits() {
         for (int sharedOptIn : new int[]{A100, H100}) {
+            int cc = sharedOptIn == A100 ? 80 : 90;
             for (int d : new int[]{7, 40, 64, 80, 128}) {
-                assertTrue(TensorCoreAttention.backwardApplies(BF16, d, d, sharedOptIn), "bf16 d=" + d);
-                assertTrue(TensorCoreAttention.backwardApplies(FP16, d, d, sharedOptIn), "fp16 d=" + d);
-                assertFalse(TensorCoreAttention.backwardApplies(FP32, d, d, sharedOptIn), "fp32 d=" + d);
+                assertTrue(TensorCoreAttention.backwardApplies(BF16, d, d, cc, sharedOptIn), "bf16 d=" + d);
+                assertTrue(TensorCoreAttention.backwardApplies(FP16, d, d, cc, sharedOptIn), "fp16 d=" + d);
+                assertFalse(TensorCoreAttention.backwardApplies(FP32, d, d, cc, sharedOptIn), "fp32 d=" + d);
             }
-            assertFalse(TensorCoreAttention.backwardApplies(BF16, 160, 160, sharedOptIn), "SD's d=160");
+            assertFalse(TensorCoreAttention.backwardApplies(BF16, 160, 160, cc, sharedOptIn), "SD's d=160");
         }
         // 120 000 bytes take the d = 128 forward (113 408) but not its backward (146 688): the float32 backward
         // then rounds as the forward did.
-        assertTrue(TensorCoreAttention.applies(BF16, 128, 128, 120_000));
-        assertFalse(TensorCoreAttention.backwardApplies(BF16, 128, 128, 120_000));
-        assertEquals(TensorCoreAttention.ROUND_BF16, TensorCoreAttention.backwardRounding(BF16, 128, 128, 120_000));
+        assertTrue(TensorCoreAttention.applies(BF16, 128, 128, 90, 120_000));
+        assertFalse(TensorCoreAttention.backwardApplies(BF16, 128, 128, 90, 120_000));
+        assertEquals(TensorCoreAttention.ROUND_BF16, TensorCoreAttention.backwardRounding(BF16, 128, 128, 90, 120_000));
         assertEquals("attention_backward_tc_bf16", TensorCoreAttention.backwardKernel(BF16));
         assertEquals("attention_backward_tc_fp16", TensorCoreAttention.backwardKernel(FP16));
     }
@@ -96,26 +97,30 @@ class TensorCoreAttentionTest {
     @Test
     void sixteenBitModelsUseTensorCoresUpToHeadDim128() {
         for (int sharedOptIn : new int[]{A100, H100}) {
+            int cc = sharedOptIn == A100 ? 80 : 90;
             for (int d : new int[]{7, 40, 64, 80, 128}) {
-                assertTrue(TensorCoreAttention.applies(WeightDtype.BF16, d, d, sharedOptIn), "bf16 d=" + d);
-                assertTrue(TensorCoreAttention.applies(WeightDtype.FP16, d, d, sharedOptIn), "fp16 d=" + d);
-                assertFalse(TensorCoreAttention.applies(WeightDtype.FP32, d, d, sharedOptIn), "fp32 d=" + d);
+                assertTrue(TensorCoreAttention.applies(WeightDtype.BF16, d, d, cc, sharedOptIn), "bf16 d=" + d);
+                assertTrue(TensorCoreAttention.applies(WeightDtype.FP16, d, d, cc, sharedOptIn), "fp16 d=" + d);
+                assertFalse(TensorCoreAttention.applies(WeightDtype.FP32, d, d, cc, sharedOptIn), "fp32 d=" + d);
             }
-            assertFalse(TensorCoreAttention.applies(WeightDtype.BF16, 160, 160, sharedOptIn), "SD's d=160");
-            assertFalse(TensorCoreAttention.applies(WeightDtype.BF16, 64, 160, sharedOptIn), "dv=160");
+            assertFalse(TensorCoreAttention.applies(WeightDtype.BF16, 160, 160, cc, sharedOptIn), "SD's d=160");
+            assertFalse(TensorCoreAttention.applies(WeightDtype.BF16, 64, 160, cc, sharedOptIn), "dv=160");
         }
-        assertFalse(TensorCoreAttention.applies(WeightDtype.BF16, 128, 128, 100_000), "a device with less memory");
+        assertFalse(TensorCoreAttention.applies(WeightDtype.BF16, 128, 128, 90, 100_000), "a device with less memory");
+        // A T4 (sm_75, 64 KiB per block): fp16 has tensor cores, bf16 none.
+        assertTrue(TensorCoreAttention.applies(WeightDtype.FP16, 40, 40, 75, 65_536), "fp16 on sm_75");
+        assertFalse(TensorCoreAttention.applies(WeightDtype.BF16, 40, 40, 75, 65_536), "bf16 on sm_75");
         assertEquals("attention_forward_tc_bf16", TensorCoreAttention.kernel(WeightDtype.BF16));
         assertEquals("attention_forward_tc_fp16", TensorCoreAttention.kernel(WeightDtype.FP16));
     }
 
     @Test
     void theBackwardRoundsExactlyWhenTheForwardRanOnTensorCores() {
-        assertEquals(TensorCoreAttention.ROUND_BF16, TensorCoreAttention.backwardRounding(BF16, 40, 40, H100));
-        assertEquals(TensorCoreAttention.ROUND_FP16, TensorCoreAttention.backwardRounding(FP16, 80, 80, H100));
-        assertEquals(TensorCoreAttention.ROUND_NONE, TensorCoreAttention.backwardRounding(FP32, 40, 40, H100));
+        assertEquals(TensorCoreAttention.ROUND_BF16, TensorCoreAttention.backwardRounding(BF16, 40, 40, 90, H100));
+        assertEquals(TensorCoreAttention.ROUND_FP16, TensorCoreAttention.backwardRounding(FP16, 80, 80, 90, H100));
+        assertEquals(TensorCoreAttention.ROUND_NONE, TensorCoreAttention.backwardRounding(FP32, 40, 40, 90, H100));
         // SD's d = 160 ran forward on the float32 kernel, unrounded.
-        assertEquals(TensorCoreAttention.ROUND_NONE, TensorCoreAttention.backwardRounding(BF16, 160, 160, H100));
+        assertEquals(TensorCoreAttention.ROUND_NONE, TensorCoreAttention.backwardRounding(BF16, 160, 160, 90, H100));
     }
 
     /**
