@@ -98,29 +98,22 @@ final class DeviceAllocator {
      * driver, largest first, until the request fits, so the rest of the cache survives for the next requests.
      */
     private long fresh(long size) {
-        long[] out = new long[1];
-        int rc = driver.tryAlloc(size, out);
-        if (rc != Driver.OUT_OF_MEMORY) {
-            driver.check(rc, "cuMemAlloc of " + size + " bytes");
-            return out[0];
+        long pointer = fromDriver(size);
+        if (pointer != NONE) {
+            return pointer;
         }
         collect();
-        long reused = takeCached(size);
-        if (reused != NONE) {
-            return reused;
+        pointer = takeCached(size);
+        if (pointer != NONE) {
+            return pointer;
         }
         List<Long> sizes = new ArrayList<>(free.keySet());
         sizes.sort(Comparator.reverseOrder());
         for (long s : sizes) {
-            ArrayDeque<Long> list = free.remove(s);
-            for (long p : list) {
-                driver.free(p);
-            }
-            cachedBytes -= s * list.size();
-            rc = driver.tryAlloc(size, out);
-            if (rc != Driver.OUT_OF_MEMORY) {
-                driver.check(rc, "cuMemAlloc of " + size + " bytes");
-                return out[0];
+            releaseClass(s);
+            pointer = fromDriver(size);
+            if (pointer != NONE) {
+                return pointer;
             }
         }
         long[] info = driver.memoryInfo();
@@ -129,6 +122,29 @@ final class DeviceAllocator {
                         + " try --gradient-checkpointing, a smaller --batch-size or --train-batch-size, or"
                         + " --dtype bf16 (fp16 before sm_80)",
                 deviceName, mib(size), mib(liveBytes), mib(info[0]), mib(info[1])));
+    }
+
+    /** A new block from the driver, or {@link #NONE} when the device is out of memory (other errors throw). */
+    private long fromDriver(long size) {
+        long[] out = new long[1];
+        int rc = driver.tryAlloc(size, out);
+        if (rc == Driver.OUT_OF_MEMORY) {
+            return NONE;
+        }
+        driver.check(rc, "cuMemAlloc of " + size + " bytes");
+        return out[0];
+    }
+
+    /** Gives every cached block of size class {@code size} back to the driver. */
+    private void releaseClass(long size) {
+        ArrayDeque<Long> list = free.remove(size);
+        if (list == null) {
+            return;
+        }
+        for (long p : list) {
+            driver.free(p);
+        }
+        cachedBytes -= size * list.size();
     }
 
     /** Unreachable tensors may still hold blocks: runs the collector and moves what it found to the cache. */
@@ -164,13 +180,9 @@ final class DeviceAllocator {
     /** Frees every cached block back to the driver. */
     synchronized void releaseCached() {
         reclaim();
-        for (var e : free.entrySet()) {
-            for (long p : e.getValue()) {
-                driver.free(p);
-            }
+        for (long size : new ArrayList<>(free.keySet())) {
+            releaseClass(size);
         }
-        free.clear();
-        cachedBytes = 0;
     }
 
     synchronized long liveBytes() {
