@@ -659,6 +659,11 @@ public final class CudaBackend implements Backend {
         implicitConv = on;
     }
 
+    /** Whether convolutions run as an implicit GEMM (see {@link #setImplicitConv}). */
+    public boolean implicitConv() {
+        return implicitConv;
+    }
+
     private Tensor conv2dImplicit(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int oh, int ow) {
         int[] xs = x.shape(), ws = weight.shape();
         Tensor y = empty(xs[0], ws[0], oh, ow);
@@ -1013,6 +1018,11 @@ public final class CudaBackend implements Backend {
     /** Turns the fused LoRA kernel for {@code Linear} layers on or off (see {@link #fusesLora}). */
     public void setFusedLora(boolean on) {
         fusedLora = on;
+    }
+
+    /** Whether the fused LoRA kernel is on (see {@link #setFusedLora}). */
+    public boolean fusedLora() {
+        return fusedLora;
     }
 
     @Override

@@ -334,11 +334,12 @@ final class ParityChecks {
         if (!(b instanceof CudaBackend g)) {
             return op.get();
         }
+        boolean before = g.implicitConv();
         g.setImplicitConv(true);
         try {
             return op.get();
         } finally {
-            g.setImplicitConv(false);
+            g.setImplicitConv(before);
         }
     }
 

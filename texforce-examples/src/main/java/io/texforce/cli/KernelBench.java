@@ -196,7 +196,7 @@ final class KernelBench {
                 gen.randn(be, CHANNELS, LORA_RANK).mul(0.05f).requiresGrad(true), LORA_RANK, 1f), "bench");
         Tensor x = gen.randn(be, 2, tokens, CHANNELS).requiresGrad(true), gy = gen.randn(be, 2, tokens, CHANNELS);
         return () -> {
-            boolean before = cuda.fusesLora(layer.weight(), LORA_RANK);
+            boolean before = cuda.fusedLora();
             cuda.setFusedLora(fused);
             try {
                 layer.forward(x).mul(gy).sum().backward();
@@ -211,11 +211,12 @@ final class KernelBench {
         CudaBackend cuda = (CudaBackend) be;
         Runnable conv = conv();
         return () -> {
+            boolean before = cuda.implicitConv();
             cuda.setImplicitConv(on);
             try {
                 conv.run();
             } finally {
-                cuda.setImplicitConv(false);
+                cuda.setImplicitConv(before);
             }
         };
     }
