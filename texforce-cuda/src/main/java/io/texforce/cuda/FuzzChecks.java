@@ -77,10 +77,9 @@ final class FuzzChecks {
         int[] perm = identity(rank);
         if (r.nextBoolean()) shuffle(r, perm);
         int[] stored = new int[rank];
+        // Dim i of the view is dim perm[i] of the stored tensor, so permute(perm) brings it back.
         for (int i = 0; i < rank; i++) stored[perm[i]] = base[i];
-        int[] inverse = new int[rank];
-        for (int i = 0; i < rank; i++) inverse[i] = perm[i];
-        views.add(t -> t.permute(inverse));
+        views.add(t -> t.permute(perm));
         if (nd >= 0) {
             int d = nd, s = start, len = shape[nd];
             views.add(t -> t.narrow(d, s, len));
