@@ -10,11 +10,13 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The CLI's public contract: output formats, goldens, exit codes and error messages. */
 class CliTest {
@@ -22,6 +24,15 @@ class CliTest {
     Path tmp;
 
     record Result(int code, String out, String err) {
+    }
+
+    /**
+     * Skips the calling test unless texforce-cuda's build made the CUDA host emulator that {@code --device cuda-emu}
+     * uses (the surefire configuration names it in {@code texforce.cuda.emulator}).
+     */
+    static void assumeCudaEmulator() {
+        String lib = System.getProperty("texforce.cuda.emulator", "");
+        assumeTrue(!lib.isEmpty() && Files.isRegularFile(Path.of(lib)), "CUDA emulator not built: " + lib);
     }
 
     static Result run(String... args) {

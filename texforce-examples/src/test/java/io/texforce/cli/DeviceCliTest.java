@@ -134,8 +134,7 @@ class DeviceCliTest {
      */
     @Test
     void trainOnTheCudaEmulatorWritesTheCpuLora() throws Exception {
-        String lib = System.getProperty("texforce.cuda.emulator", "");
-        assumeTrue(!lib.isEmpty() && Files.isRegularFile(Path.of(lib)), "CUDA emulator not built: " + lib);
+        CliTest.assumeCudaEmulator();
         // Joint mode trains U-Net and text-encoder LoRAs; two inner epochs make the second AdamW step depend on
         // the gradients' magnitudes (the first moves every weight by +-lr whatever they are).
         for (String device : List.of("cpu", "cuda-emu")) {

@@ -14,7 +14,6 @@ import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** {@code check-goldens}: the fixture's reference outputs recomputed by the CLI, on the CPU and on a stand-in device. */
 class GoldensCommandTest {
@@ -38,8 +37,7 @@ class GoldensCommandTest {
      */
     @Test
     void everyGoldenPassesOnTheCudaEmulator() {
-        String lib = System.getProperty("texforce.cuda.emulator", "");
-        assumeTrue(!lib.isEmpty() && Files.isRegularFile(Path.of(lib)), "CUDA emulator not built: " + lib);
+        CliTest.assumeCudaEmulator();
         for (String dtype : new String[]{"fp32", "bf16", "fp16"}) {
             CliTest.Result r = CliTest.run("check-goldens", "--model", TestData.tinySd1().toString(), "--device",
                     "cuda-emu", "--dtype", dtype);

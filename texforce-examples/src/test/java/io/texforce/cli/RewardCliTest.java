@@ -12,14 +12,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static io.texforce.cli.CliTest.run;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** {@code texforce score} and {@code texforce convert} on the tiny-clip fixture. */
 class RewardCliTest {
@@ -95,8 +93,7 @@ class RewardCliTest {
     /** The CLIP towers and the aesthetic head through the CUDA backend on the CUDA host emulator. */
     @Test
     void rewardModelsOnTheCudaEmulatorGiveTheCpusScores() throws IOException {
-        String lib = System.getProperty("texforce.cuda.emulator", "");
-        assumeTrue(!lib.isEmpty() && Files.isRegularFile(Path.of(lib)), "CUDA emulator not built: " + lib);
+        CliTest.assumeCudaEmulator();
         Path a = png("raw_0"), b = png("raw_1");
         for (String[] reward : rewardOptions("aesthetic_mlp.safetensors")) {
             String[] images = {"--image", a.toString(), b.toString()};
