@@ -15,6 +15,7 @@
 // over whenever its shared memory fits; this one remains for devices where only the forward's does.
 #include "common.cuh"
 #include "half.cuh"
+#include "typed.cuh"
 
 #define TF_ROUND_NONE 0
 #define TF_ROUND_BF16 1
@@ -145,14 +146,13 @@ extern "C" __global__ void attention_forward(const float* __restrict__ q, const 
 }
 
 // delta[row] = sum_e gOut[row, e] * out[row, e], one warp per row, gOut rounded as `format` (TF_ROUND_*) says.
-extern "C" __global__ void attention_delta(const float* __restrict__ g_out, const float* __restrict__ out,
-                                           float* __restrict__ delta, int rows, int dv, int format) {
+extern "C" __global__ void attention_delta(Typed g_out, Typed out, float* __restrict__ delta, int rows, int dv,
+                                           int format) {
     int warp = (blockIdx.x * blockDim.x + threadIdx.x) >> 5, lane = threadIdx.x & 31;
     if (warp >= rows) return;
-    const float* g = g_out + (size_t) warp * dv;
-    const float* o = out + (size_t) warp * dv;
+    size_t row = (size_t) warp * dv;
     float acc = 0.0f;
-    for (int e = lane; e < dv; e += 32) acc = fmaf(round_as(g[e], format), o[e], acc);
+    for (int e = lane; e < dv; e += 32) acc = fmaf(round_as(g_out.load(row + e), format), out.load(row + e), acc);
     acc = tf_warp_sum(acc);
     if (lane == 0) delta[warp] = acc;
 }

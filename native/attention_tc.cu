@@ -25,6 +25,7 @@
 
 #include "common.cuh"
 #include "half.cuh"
+#include "typed.cuh"
 
 #define TC_WARPS 4
 #define TC_THREADS (32 * TC_WARPS)
@@ -61,22 +62,23 @@ __host__ __device__ constexpr int attention_tc_smem_bytes(int dp, int dvp) {
 static_assert(attention_tc_smem_bytes(48, 48) == 62208, "io.texforce.cuda.TensorCoreAttention mirrors this size");
 static_assert(attention_tc_smem_bytes(128, 128) == 113408, "io.texforce.cuda.TensorCoreAttention mirrors this size");
 
-// Rows [row0, row0 + rows) of a dense [total_rows, cols] float32 matrix into a rows x padded_cols tile of 16-bit
-// elements with row stride `stride`, each value rounded to F; rows past the matrix end and columns past `cols`
-// are zero.
+// Rows [row0, row0 + rows) of a dense [total_rows, cols] matrix starting at element `base` of src (float32, or a
+// 16-bit activation already in F's format, which rounding leaves as it is) into a rows x padded_cols tile of
+// 16-bit elements with row stride `stride`, each value rounded to F; rows past the matrix end and columns past
+// `cols` are zero.
 template <class F>
-__device__ __forceinline__ void tc_load_rounded(const float* __restrict__ src, int row0, int total_rows, int cols,
+__device__ __forceinline__ void tc_load_rounded(const Typed& src, size_t base, int row0, int total_rows, int cols,
                                                 typename F::Element* tile, int rows, int padded_cols, int stride) {
     for (int idx = threadIdx.x; idx < rows * padded_cols; idx += blockDim.x) {
         int r = idx / padded_cols, c = idx % padded_cols;
-        float x = (row0 + r < total_rows && c < cols) ? src[(size_t) (row0 + r) * cols + c] : 0.0f;
+        float x = (row0 + r < total_rows && c < cols) ? src.load(base + (size_t) (row0 + r) * cols + c) : 0.0f;
         tile[r * stride + c] = F::round(x);
     }
 }
 
 template <class F>
-__device__ void attention_forward_tc(const float* __restrict__ q, const float* __restrict__ k,
-                                     const float* __restrict__ v, float* __restrict__ out, float* __restrict__ lse,
+__device__ void attention_forward_tc(const Typed& q, const Typed& k, const Typed& v, const Typed& out,
+                                     float* __restrict__ lse,
                                      int nq, int nk, int d, int dv, float scale, int causal) {
     namespace wmma = nvcuda::wmma;
     using T = typename F::Element;
@@ -101,15 +103,14 @@ __device__ void attention_forward_tc(const float* __restrict__ q, const float* _
 
     const int h = blockIdx.y, i0 = blockIdx.x * TC_ROWS;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, r0 = warp * 16;
-    const float* kh = k + (size_t) h * nk * d;
-    const float* vh = v + (size_t) h * nk * dv;
+    const size_t kh = (size_t) h * nk * d, vh = (size_t) h * nk * dv;
     // This warp's 16 rows of each per-row array.
     const T* qw = qs + r0 * qk_stride;
     float* s = s_all + r0 * s_stride;
     float* o = o_all + r0 * o_stride;
     T* p = p_all + r0 * p_stride;
 
-    tc_load_rounded<F>(q + (size_t) h * nq * d, i0, nq, d, qs, TC_ROWS, dp, qk_stride);
+    tc_load_rounded<F>(q, (size_t) h * nq * d, i0, nq, d, qs, TC_ROWS, dp, qk_stride);
     for (int idx = threadIdx.x; idx < TC_ROWS * o_stride; idx += blockDim.x) o_all[idx] = 0.0f;
     for (int r = threadIdx.x; r < TC_ROWS; r += blockDim.x) {
         row_max[r] = -INFINITY;
@@ -119,8 +120,8 @@ __device__ void attention_forward_tc(const float* __restrict__ q, const float* _
     const int key_end = causal ? min(nk, i0 + TC_ROWS) : nk;
     for (int j0 = 0; j0 < key_end; j0 += TC_KEYS) {
         if (j0 > 0) __syncthreads();  // every warp is done with the previous key tile
-        tc_load_rounded<F>(kh, j0, nk, d, ks, TC_KEYS, dp, qk_stride);
-        tc_load_rounded<F>(vh, j0, nk, dv, vs, TC_KEYS, dvp, v_stride);
+        tc_load_rounded<F>(k, kh, j0, nk, d, ks, TC_KEYS, dp, qk_stride);
+        tc_load_rounded<F>(v, vh, j0, nk, dv, vs, TC_KEYS, dvp, v_stride);
         __syncthreads();
         // Causal: a warp whose rows all come before this tile sees none of its keys.
         if (causal && j0 > i0 + r0 + 15) continue;
@@ -194,7 +195,7 @@ __device__ void attention_forward_tc(const float* __restrict__ q, const float* _
         const int r = idx / dv, e = idx % dv, i = i0 + r0 + r;
         if (i < nq) {
             const float l = row_sum[r0 + r];
-            out[((size_t) h * nq + i) * dv + e] = l == 0.0f ? 0.0f : o[r * o_stride + e] / l;
+            out.store(((size_t) h * nq + i) * dv + e, l == 0.0f ? 0.0f : o[r * o_stride + e] / l);
         }
     }
     if (lane < 16 && i0 + r0 + lane < nq) {
@@ -206,9 +207,8 @@ __device__ void attention_forward_tc(const float* __restrict__ q, const float* _
 // Grid: (ceil(nq / TC_ROWS), bh) blocks of TC_THREADS threads, attention_tc_smem_bytes(dp, dvp) of dynamic shared
 // memory; d and dv at most TC_MAX_DIM.
 extern "C" __global__ void __launch_bounds__(TC_THREADS, TC_MIN_BLOCKS)
-attention_forward_tc_bf16(const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
-                          float* __restrict__ out, float* __restrict__ lse, int nq, int nk, int d, int dv,
-                          float scale, int causal) {
+attention_forward_tc_bf16(Typed q, Typed k, Typed v, Typed out, float* __restrict__ lse, int nq, int nk, int d,
+                          int dv, float scale, int causal) {
 #if TF_BF16_MMA
     attention_forward_tc<Bf16>(q, k, v, out, lse, nq, nk, d, dv, scale, causal);
 #else
@@ -217,9 +217,8 @@ attention_forward_tc_bf16(const float* __restrict__ q, const float* __restrict__
 }
 
 extern "C" __global__ void __launch_bounds__(TC_THREADS, TC_MIN_BLOCKS)
-attention_forward_tc_fp16(const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
-                          float* __restrict__ out, float* __restrict__ lse, int nq, int nk, int d, int dv,
-                          float scale, int causal) {
+attention_forward_tc_fp16(Typed q, Typed k, Typed v, Typed out, float* __restrict__ lse, int nq, int nk, int d,
+                          int dv, float scale, int causal) {
     attention_forward_tc<Fp16>(q, k, v, out, lse, nq, nk, d, dv, scale, causal);
 }
 
@@ -283,8 +282,7 @@ __device__ __forceinline__ void tc_tile_product(const T* a, int lda, const T* b,
 }
 
 template <class F>
-__device__ void attention_backward_tc(const float* __restrict__ q, const float* __restrict__ k,
-                                      const float* __restrict__ v, const float* __restrict__ g_out,
+__device__ void attention_backward_tc(const Typed& q, const Typed& k, const Typed& v, const Typed& g_out,
                                       const float* __restrict__ lse, const float* __restrict__ delta,
                                       float* __restrict__ gq, float* __restrict__ gk, float* __restrict__ gv,
                                       int nq, int nk, int d, int dv, float scale, int causal) {
@@ -312,10 +310,9 @@ __device__ void attention_backward_tc(const float* __restrict__ q, const float* 
     T* dss = ps + TCB_ROWS * p_stride;                // [TCB_ROWS][p_stride] dS (times scale)
 
     const int h = blockIdx.y, j0 = blockIdx.x * TC_KEYS, warp = threadIdx.x >> 5;
-    const float* qh = q + (size_t) h * nq * d;
-    const float* goh = g_out + (size_t) h * nq * dv;
-    tc_load_rounded<F>(k + (size_t) h * nk * d, j0, nk, d, ks, TC_KEYS, dp, qk_stride);
-    tc_load_rounded<F>(v + (size_t) h * nk * dv, j0, nk, dv, vs, TC_KEYS, dvp, v_stride);
+    const size_t qh = (size_t) h * nq * d, goh = (size_t) h * nq * dv;
+    tc_load_rounded<F>(k, (size_t) h * nk * d, j0, nk, d, ks, TC_KEYS, dp, qk_stride);
+    tc_load_rounded<F>(v, (size_t) h * nk * dv, j0, nk, dv, vs, TC_KEYS, dvp, v_stride);
     for (int idx = threadIdx.x; idx < TC_KEYS * gk_stride; idx += blockDim.x) gks[idx] = 0.0f;
     for (int idx = threadIdx.x; idx < TC_KEYS * gv_stride; idx += blockDim.x) gvs[idx] = 0.0f;
 
@@ -324,8 +321,8 @@ __device__ void attention_backward_tc(const float* __restrict__ q, const float* 
     // Causal: queries before j0 see none of these keys.
     for (int i0 = causal ? j0 : 0; i0 < nq; i0 += TCB_ROWS) {
         __syncthreads();  // the previous query tile is done with (or this block is done setting up) shared memory
-        tc_load_rounded<F>(qh, i0, nq, d, qs, TCB_ROWS, dp, qk_stride);
-        tc_load_rounded<F>(goh, i0, nq, dv, gos, TCB_ROWS, dvp, v_stride);
+        tc_load_rounded<F>(q, qh, i0, nq, d, qs, TCB_ROWS, dp, qk_stride);
+        tc_load_rounded<F>(g_out, goh, i0, nq, dv, gos, TCB_ROWS, dvp, v_stride);
         for (int r = threadIdx.x; r < TCB_ROWS; r += blockDim.x) {
             const bool valid = i0 + r < nq;
             lse_s[r] = valid ? lse[(size_t) h * nq + i0 + r] : -INFINITY;
@@ -395,8 +392,7 @@ __device__ void attention_backward_tc(const float* __restrict__ q, const float* 
 // Grid: (ceil(nk / TC_KEYS), bh) blocks of TC_THREADS threads, attention_tc_backward_smem_bytes(dp, dvp) of dynamic
 // shared memory; d and dv at most TC_MAX_DIM; gq zeroed by the caller.
 extern "C" __global__ void __launch_bounds__(TC_THREADS, TC_MIN_BLOCKS)
-attention_backward_tc_bf16(const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
-                           const float* __restrict__ g_out, const float* __restrict__ lse,
+attention_backward_tc_bf16(Typed q, Typed k, Typed v, Typed g_out, const float* __restrict__ lse,
                            const float* __restrict__ delta, float* __restrict__ gq, float* __restrict__ gk,
                            float* __restrict__ gv, int nq, int nk, int d, int dv, float scale, int causal) {
 #if TF_BF16_MMA
@@ -407,8 +403,7 @@ attention_backward_tc_bf16(const float* __restrict__ q, const float* __restrict_
 }
 
 extern "C" __global__ void __launch_bounds__(TC_THREADS, TC_MIN_BLOCKS)
-attention_backward_tc_fp16(const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
-                           const float* __restrict__ g_out, const float* __restrict__ lse,
+attention_backward_tc_fp16(Typed q, Typed k, Typed v, Typed g_out, const float* __restrict__ lse,
                            const float* __restrict__ delta, float* __restrict__ gq, float* __restrict__ gk,
                            float* __restrict__ gv, int nq, int nk, int d, int dv, float scale, int causal) {
     attention_backward_tc<Fp16>(q, k, v, g_out, lse, delta, gq, gk, gv, nq, nk, d, dv, scale, causal);

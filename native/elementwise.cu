@@ -1,6 +1,8 @@
 // Elementwise kernels: strided copy, fill, unary ops and their derivatives, broadcasting binary ops, where,
-// clamp and in-place axpy. Op codes are the ordinals of io.texforce.tensor.UnaryOp and BinaryOp.
+// clamp and in-place axpy. Op codes are the ordinals of io.texforce.tensor.UnaryOp and BinaryOp. Tensor operands are
+// Typed: values are read in any format, computed in float32 and rounded to the output's format as they are stored.
 #include "common.cuh"
+#include "typed.cuh"
 
 enum UnaryCode {
     U_NEG, U_EXP, U_LOG, U_SQRT, U_RSQRT, U_SQUARE, U_ABS, U_RECIPROCAL, U_TANH, U_SIGMOID, U_RELU,
@@ -95,10 +97,11 @@ __device__ __forceinline__ float binary_value(int op, float x, float y) {
     }
 }
 
-// dst[ix op 1] = src[ix op 0] over the loop's n elements.
-extern "C" __global__ void copy_strided(const float* __restrict__ src, float* __restrict__ dst, Indexer ix, int n) {
+// dst[ix op 1] = src[ix op 0] over the loop's n elements, converting between formats (widening a 16-bit tensor,
+// rounding into one).
+extern "C" __global__ void copy_strided(Typed src, Typed dst, Indexer ix, int n) {
     TF_FOR(i, n) {
-        dst[tf_offset(ix, 1, i)] = src[tf_offset(ix, 0, i)];
+        dst.store(tf_offset(ix, 1, i), src.load(tf_offset(ix, 0, i)));
     }
 }
 
@@ -108,44 +111,42 @@ extern "C" __global__ void fill(float* __restrict__ dst, float value, int n) {
     }
 }
 
-extern "C" __global__ void unary_forward(int op, float p, const float* __restrict__ x, float* __restrict__ y, int n) {
+extern "C" __global__ void unary_forward(int op, float p, Typed x, Typed y, int n) {
     TF_FOR(i, n) {
-        y[i] = unary_value(op, x[i], p);
+        y.store(i, unary_value(op, x.load(i), p));
     }
 }
 
-extern "C" __global__ void unary_backward(int op, float p, const float* __restrict__ gy, const float* __restrict__ x,
-                                          float* __restrict__ gx, int n) {
+extern "C" __global__ void unary_backward(int op, float p, Typed gy, Typed x, Typed gx, int n) {
     TF_FOR(i, n) {
-        gx[i] = gy[i] * unary_slope(op, x[i], p);
+        gx.store(i, gy.load(i) * unary_slope(op, x.load(i), p));
     }
 }
 
 // out (contiguous, operand 2) = a (operand 0) op b (operand 1), broadcast by zero strides.
-extern "C" __global__ void binary(int op, const float* __restrict__ a, const float* __restrict__ b,
-                                  float* __restrict__ out, Indexer ix, int n) {
+extern "C" __global__ void binary(int op, Typed a, Typed b, Typed out, Indexer ix, int n) {
     TF_FOR(i, n) {
-        out[i] = binary_value(op, a[tf_offset(ix, 0, i)], b[tf_offset(ix, 1, i)]);
+        out.store(i, binary_value(op, a.load(tf_offset(ix, 0, i)), b.load(tf_offset(ix, 1, i))));
     }
 }
 
 // out (contiguous) = cond != 0 ? a : b; operands 0, 1, 2 are cond, a, b.
-extern "C" __global__ void where_select(const float* __restrict__ cond, const float* __restrict__ a,
-                                        const float* __restrict__ b, float* __restrict__ out, Indexer ix, int n) {
+extern "C" __global__ void where_select(Typed cond, Typed a, Typed b, Typed out, Indexer ix, int n) {
     TF_FOR(i, n) {
-        out[i] = cond[tf_offset(ix, 0, i)] != 0.0f ? a[tf_offset(ix, 1, i)] : b[tf_offset(ix, 2, i)];
+        out.store(i, cond.load(tf_offset(ix, 0, i)) != 0.0f ? a.load(tf_offset(ix, 1, i))
+                                                             : b.load(tf_offset(ix, 2, i)));
     }
 }
 
-extern "C" __global__ void clamp(const float* __restrict__ x, float lo, float hi, float* __restrict__ y, int n) {
+extern "C" __global__ void clamp(Typed x, float lo, float hi, Typed y, int n) {
     TF_FOR(i, n) {
-        y[i] = fminf(fmaxf(x[i], lo), hi);
+        y.store(i, fminf(fmaxf(x.load(i), lo), hi));
     }
 }
 
 // dst += alpha * src.
-extern "C" __global__ void add_in_place(float* __restrict__ dst, const float* __restrict__ src, float alpha, int n) {
+extern "C" __global__ void add_in_place(float* __restrict__ dst, Typed src, float alpha, int n) {
     TF_FOR(i, n) {
-        dst[i] += alpha * src[i];
+        dst[i] += alpha * src.load(i);
     }
 }

@@ -1,7 +1,9 @@
 // Group norm over x [n, c, spatial] with optional affine gamma/beta [c] (null pointers when absent) and an
 // optional fused SiLU on the output, so that the GroupNorm + SiLU pairs of the U-Net read and write the
-// activation once. Statistics accumulate in double, matching the CPU reference on groups of 320 x 4096.
+// activation once. Statistics accumulate in double, matching the CPU reference on groups of 320 x 4096. x, y and
+// their gradients are Typed (16-bit activations normalised in float32, outputs rounded); the rest is float32.
 #include "common.cuh"
+#include "typed.cuh"
 
 // The affine output before the optional SiLU.
 __device__ __forceinline__ float gn_affine(float x, float mu, float rs, const float* gamma, const float* beta, int ch) {
@@ -10,8 +12,8 @@ __device__ __forceinline__ float gn_affine(float x, float mu, float rs, const fl
 }
 
 // One block per (sample, group): mean/rstd [n * groups], y = affine(normalised x), SiLU'd when `silu`.
-extern "C" __global__ void group_norm_forward(const float* __restrict__ x, const float* __restrict__ gamma,
-                                              const float* __restrict__ beta, float* __restrict__ y,
+extern "C" __global__ void group_norm_forward(Typed x, const float* __restrict__ gamma,
+                                              const float* __restrict__ beta, Typed y,
                                               float* __restrict__ mean, float* __restrict__ rstd,
                                               int c, int spatial, int groups, float eps, int silu) {
     __shared__ double scratch[32];
@@ -19,11 +21,11 @@ extern "C" __global__ void group_norm_forward(const float* __restrict__ x, const
     int len = cpg * spatial;
     size_t base = (size_t) ng * len;
     double s = 0;
-    for (int i = threadIdx.x; i < len; i += blockDim.x) s += x[base + i];
+    for (int i = threadIdx.x; i < len; i += blockDim.x) s += x.load(base + i);
     float mu = (float) (tf_block_sum(s, scratch) / len);
     double ss = 0;
     for (int i = threadIdx.x; i < len; i += blockDim.x) {
-        double d = (double) (x[base + i] - mu);
+        double d = (double) (x.load(base + i) - mu);
         ss += d * d;
     }
     float rs = (float) (1.0 / sqrt(tf_block_sum(ss, scratch) / len + eps));
@@ -32,8 +34,8 @@ extern "C" __global__ void group_norm_forward(const float* __restrict__ x, const
         rstd[ng] = rs;
     }
     for (int i = threadIdx.x; i < len; i += blockDim.x) {
-        float h = gn_affine(x[base + i], mu, rs, gamma, beta, g * cpg + i / spatial);
-        y[base + i] = silu ? h * tf_sigmoid(h) : h;
+        float h = gn_affine(x.load(base + i), mu, rs, gamma, beta, g * cpg + i / spatial);
+        y.store(base + i, silu ? h * tf_sigmoid(h) : h);
     }
 }
 
@@ -47,7 +49,7 @@ __device__ __forceinline__ float gn_grad_in(float gy, float x, float mu, float r
 }
 
 // Pass 1 of the backward, one block per (sample, channel): sum(g) and sum(g * (x - mean)) in double.
-extern "C" __global__ void group_norm_channel_sums(const float* __restrict__ gy, const float* __restrict__ x,
+extern "C" __global__ void group_norm_channel_sums(Typed gy, Typed x,
                                                    const float* __restrict__ mean, const float* __restrict__ rstd,
                                                    const float* __restrict__ gamma, const float* __restrict__ beta,
                                                    double* __restrict__ sum_g, double* __restrict__ sum_gx,
@@ -59,8 +61,8 @@ extern "C" __global__ void group_norm_channel_sums(const float* __restrict__ gy,
     size_t base = (size_t) p * spatial;
     double a = 0, b = 0;
     for (int i = threadIdx.x; i < spatial; i += blockDim.x) {
-        float xv = x[base + i];
-        float g = gn_grad_in(gy[base + i], xv, mu, rs, gamma, beta, ch, silu);
+        float xv = x.load(base + i);
+        float g = gn_grad_in(gy.load(base + i), xv, mu, rs, gamma, beta, ch, silu);
         a += g;
         b += (double) g * (xv - mu);
     }
@@ -73,11 +75,11 @@ extern "C" __global__ void group_norm_channel_sums(const float* __restrict__ gy,
 }
 
 // Pass 2, one block per (sample, group): gx = rs * (g*gamma - mean(g*gamma) - xhat * mean(g*gamma*xhat)).
-extern "C" __global__ void group_norm_backward_input(const float* __restrict__ gy, const float* __restrict__ x,
+extern "C" __global__ void group_norm_backward_input(Typed gy, Typed x,
                                                      const float* __restrict__ mean, const float* __restrict__ rstd,
                                                      const float* __restrict__ gamma, const float* __restrict__ beta,
                                                      const double* __restrict__ sum_g,
-                                                     const double* __restrict__ sum_gx, float* __restrict__ gx,
+                                                     const double* __restrict__ sum_gx, Typed gx,
                                                      int c, int spatial, int groups, int silu) {
     __shared__ double scratch[32];
     int ng = blockIdx.x, b = ng / groups, g = ng % groups, cpg = c / groups;
@@ -98,10 +100,10 @@ extern "C" __global__ void group_norm_backward_input(const float* __restrict__ g
     int count = cpg * spatial;
     for (int i = threadIdx.x; i < count; i += blockDim.x) {
         int ch = g * cpg + i / spatial;
-        float xv = x[base + i];
-        float gin = gn_grad_in(gy[base + i], xv, mu, (float) rs, gamma, beta, ch, silu);
+        float xv = x.load(base + i);
+        float gin = gn_grad_in(gy.load(base + i), xv, mu, (float) rs, gamma, beta, ch, silu);
         float slope_g = (float) (rs * (gamma ? gamma[ch] : 1.0f));
-        gx[base + i] = gin * slope_g + (xv - mu) * slope_x + offset;
+        gx.store(base + i, gin * slope_g + (xv - mu) * slope_x + offset);
     }
 }
 

@@ -1,42 +1,9 @@
-// Kernels for 16-bit frozen weights (see half.cuh). CudaBackend keeps everything but the weights in float32: a
-// 16-bit tensor reaching a float32 kernel is widened first (widen_*, the one widening path), and a 16-bit GEMM
-// gets its float32 operand rounded to the weight's format (round_to_*), as PyTorch's autocast does. Each kernel
-// has one entry point per format, *_bf16 and *_fp16. Strided kernels take an Indexer whose operand 0 is the
-// source and operand 1 the destination.
+// Kernels for 16-bit frozen weights (see half.cuh): the embedding gather that widens picked rows of a 16-bit
+// table, and LoRA merging into a 16-bit weight. Each has one entry point per format, *_bf16 and *_fp16. (Widening
+// and rounding copies are copy_strided's, whose Typed operands take every format.)
 #include "common.cuh"
 #include "half.cuh"
-
-template <class F>
-__device__ void widen(const uint16_t* __restrict__ src, float* __restrict__ dst, const Indexer& ix, int n) {
-    TF_FOR(i, n) {
-        dst[tf_offset(ix, 1, i)] = F::load(src[tf_offset(ix, 0, i)]);
-    }
-}
-
-extern "C" __global__ void widen_bf16(const uint16_t* __restrict__ src, float* __restrict__ dst, Indexer ix, int n) {
-    widen<Bf16>(src, dst, ix, n);
-}
-
-extern "C" __global__ void widen_fp16(const uint16_t* __restrict__ src, float* __restrict__ dst, Indexer ix, int n) {
-    widen<Fp16>(src, dst, ix, n);
-}
-
-template <class F>
-__device__ void round_to(const float* __restrict__ src, uint16_t* __restrict__ dst, const Indexer& ix, int n) {
-    TF_FOR(i, n) {
-        dst[tf_offset(ix, 1, i)] = F::store(src[tf_offset(ix, 0, i)]);
-    }
-}
-
-extern "C" __global__ void round_to_bf16(const float* __restrict__ src, uint16_t* __restrict__ dst, Indexer ix,
-                                         int n) {
-    round_to<Bf16>(src, dst, ix, n);
-}
-
-extern "C" __global__ void round_to_fp16(const float* __restrict__ src, uint16_t* __restrict__ dst, Indexer ix,
-                                         int n) {
-    round_to<Fp16>(src, dst, ix, n);
-}
+#include "typed.cuh"
 
 // Rows of a 16-bit table [vocab, dim] picked by int ids, widened into out [count, dim].
 template <class F>
@@ -62,18 +29,16 @@ extern "C" __global__ void embedding_gather_fp16(const uint16_t* __restrict__ we
 // explicit _rn operations keep nvcc from contracting them into an FMA, so the sum is bit for bit the CPU's
 // (float32 multiply, then add).
 template <class F>
-__device__ void add_in_place_half(uint16_t* __restrict__ dst, const float* __restrict__ src, float alpha, int n) {
+__device__ void add_in_place_half(uint16_t* __restrict__ dst, const Typed& src, float alpha, int n) {
     TF_FOR(i, n) {
-        dst[i] = F::store(__fadd_rn(F::load(dst[i]), __fmul_rn(alpha, src[i])));
+        dst[i] = F::store(__fadd_rn(F::load(dst[i]), __fmul_rn(alpha, src.load(i))));
     }
 }
 
-extern "C" __global__ void add_in_place_bf16(uint16_t* __restrict__ dst, const float* __restrict__ src, float alpha,
-                                             int n) {
+extern "C" __global__ void add_in_place_bf16(uint16_t* __restrict__ dst, Typed src, float alpha, int n) {
     add_in_place_half<Bf16>(dst, src, alpha, n);
 }
 
-extern "C" __global__ void add_in_place_fp16(uint16_t* __restrict__ dst, const float* __restrict__ src, float alpha,
-                                             int n) {
+extern "C" __global__ void add_in_place_fp16(uint16_t* __restrict__ dst, Typed src, float alpha, int n) {
     add_in_place_half<Fp16>(dst, src, alpha, n);
 }

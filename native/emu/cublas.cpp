@@ -51,6 +51,20 @@ float element(const void* base, int type, int64_t index) {
 
 int element_bytes(int type) { return type == CUDA_R_32F ? 4 : 2; }
 
+// The value of an output element, as it is (the TF32 rounding of inputs does not apply to C).
+float output(const void* base, int type, int64_t index) {
+    return type == CUDA_R_32F ? static_cast<const float*>(base)[index] : element(base, type, index);
+}
+
+// Writes v into an output of `type`, a 16-bit one rounded to nearest with ties to even (cuBLAS's epilogue).
+void store(void* base, int type, int64_t index, float v) {
+    switch (type) {
+        case CUDA_R_16F: static_cast<__half*>(base)[index] = __float2half_rn(v); break;
+        case CUDA_R_16BF: static_cast<__nv_bfloat16*>(base)[index] = __float2bfloat16_rn(v); break;
+        default: static_cast<float*>(base)[index] = v;
+    }
+}
+
 // Checks that the column-major rows x cols matrix at `p` with leading dimension ld lies in one allocation.
 bool matrix_ok(const char* call, const char* which, uint64_t p, int type, int rows, int cols, int ld) {
     if (ld < (rows > 1 ? rows : 1)) {
@@ -69,11 +83,17 @@ bool matrix_ok(const char* call, const char* which, uint64_t p, int type, int ro
 }
 
 int gemm(const char* call, int ta, int tb, int m, int n, int k, float alpha, uint64_t a, int a_type, int lda,
-         int64_t stride_a, uint64_t b, int b_type, int ldb, int64_t stride_b, float beta, uint64_t c, int ldc,
-         int64_t stride_c, int batch) {
+         int64_t stride_a, uint64_t b, int b_type, int ldb, int64_t stride_b, float beta, uint64_t c, int c_type,
+         int ldc, int64_t stride_c, int batch) {
     if (ta < 0 || ta > 1 || tb < 0 || tb > 1 || m < 0 || n < 0 || k < 0 || batch < 0) return STATUS_INVALID_VALUE;
     if ((a_type != CUDA_R_32F && a_type != CUDA_R_16F && a_type != CUDA_R_16BF) || b_type != a_type) {
         std::fprintf(stderr, "tfemu: %s: input types %d and %d are not emulated\n", call, a_type, b_type);
+        return STATUS_NOT_SUPPORTED;
+    }
+    if (c_type != CUDA_R_32F && c_type != a_type) {
+        // cuBLAS's 32F compute takes a 16-bit C only with A and B of the same format.
+        std::fprintf(stderr, "tfemu: %s: output type %d with input type %d is not a cuBLAS combination\n", call,
+                     c_type, a_type);
         return STATUS_NOT_SUPPORTED;
     }
     if (a_type == CUDA_R_16BF && tfemu::compute_capability() < 80) {
@@ -86,15 +106,15 @@ int gemm(const char* call, int ta, int tb, int m, int n, int k, float alpha, uin
     for (int i = 0; i < batch; i++) {
         const uint64_t ai = a + (uint64_t) (i * stride_a * element_bytes(a_type));
         const uint64_t bi = b + (uint64_t) (i * stride_b * element_bytes(b_type));
-        const uint64_t ci = c + (uint64_t) (i * stride_c * 4);
+        const uint64_t ci = c + (uint64_t) (i * stride_c * element_bytes(c_type));
         if ((k > 0 && !matrix_ok(call, "A", ai, a_type, a_rows, a_cols, lda))
             || (k > 0 && !matrix_ok(call, "B", bi, b_type, b_rows, b_cols, ldb))
-            || !matrix_ok(call, "C", ci, CUDA_R_32F, m, n, ldc)) {
+            || !matrix_ok(call, "C", ci, c_type, m, n, ldc)) {
             return STATUS_INVALID_VALUE;
         }
         const void* pa = reinterpret_cast<const void*>(ai);
         const void* pb = reinterpret_cast<const void*>(bi);
-        auto* pc = reinterpret_cast<float*>(ci);
+        auto* pc = reinterpret_cast<void*>(ci);
         for (int col = 0; col < n; col++) {
             for (int row = 0; row < m; row++) {
                 double s = 0;
@@ -103,9 +123,10 @@ int gemm(const char* call, int ta, int tb, int m, int n, int k, float alpha, uin
                     const float y = element(pb, b_type, tb ? (int64_t) l * ldb + col : (int64_t) col * ldb + l);
                     s += (double) x * y;
                 }
-                float& out = pc[(int64_t) col * ldc + row];
+                const int64_t at = (int64_t) col * ldc + row;
                 // beta == 0 ignores C entirely (it may hold NaNs), as cuBLAS does.
-                out = beta == 0.0f ? (float) (alpha * s) : (float) (alpha * s + (double) beta * out);
+                store(pc, c_type, at, beta == 0.0f ? (float) (alpha * s)
+                                                   : (float) (alpha * s + (double) beta * output(pc, c_type, at)));
             }
         }
     }
@@ -113,7 +134,8 @@ int gemm(const char* call, int ta, int tb, int m, int n, int k, float alpha, uin
 }
 
 bool compute_ok(const char* call, int compute, int c_type) {
-    if ((compute != COMPUTE_32F && compute != COMPUTE_32F_FAST_TF32) || c_type != CUDA_R_32F) {
+    if ((compute != COMPUTE_32F && compute != COMPUTE_32F_FAST_TF32)
+        || (c_type != CUDA_R_32F && c_type != CUDA_R_16F && c_type != CUDA_R_16BF)) {
         std::fprintf(stderr, "tfemu: %s: compute type %d with output type %d is not emulated\n", call, compute,
                      c_type);
         return false;
@@ -154,8 +176,8 @@ const char* cublasGetStatusName(int status) {
 int cublasSgemm_v2(void* handle, int ta, int tb, int m, int n, int k, const float* alpha, uint64_t a, int lda,
                    uint64_t b, int ldb, const float* beta, uint64_t c, int ldc) {
     if (handle != &handle_tag) return STATUS_NOT_INITIALIZED;
-    return gemm("cublasSgemm", ta, tb, m, n, k, *alpha, a, CUDA_R_32F, lda, 0, b, CUDA_R_32F, ldb, 0, *beta, c, ldc,
-                0, 1);
+    return gemm("cublasSgemm", ta, tb, m, n, k, *alpha, a, CUDA_R_32F, lda, 0, b, CUDA_R_32F, ldb, 0, *beta, c,
+                CUDA_R_32F, ldc, 0, 1);
 }
 
 int cublasSgemmStridedBatched(void* handle, int ta, int tb, int m, int n, int k, const float* alpha, uint64_t a,
@@ -163,7 +185,7 @@ int cublasSgemmStridedBatched(void* handle, int ta, int tb, int m, int n, int k,
                               uint64_t c, int ldc, long long stride_c, int batch) {
     if (handle != &handle_tag) return STATUS_NOT_INITIALIZED;
     return gemm("cublasSgemmStridedBatched", ta, tb, m, n, k, *alpha, a, CUDA_R_32F, lda, stride_a, b, CUDA_R_32F,
-                ldb, stride_b, *beta, c, ldc, stride_c, batch);
+                ldb, stride_b, *beta, c, CUDA_R_32F, ldc, stride_c, batch);
 }
 
 int cublasGemmEx(void* handle, int ta, int tb, int m, int n, int k, const void* alpha, uint64_t a, int a_type,
@@ -172,7 +194,7 @@ int cublasGemmEx(void* handle, int ta, int tb, int m, int n, int k, const void* 
     if (handle != &handle_tag) return STATUS_NOT_INITIALIZED;
     if (!compute_ok("cublasGemmEx", compute, c_type)) return STATUS_NOT_SUPPORTED;
     return gemm("cublasGemmEx", ta, tb, m, n, k, *static_cast<const float*>(alpha), a, a_type, lda, 0, b, b_type,
-                ldb, 0, *static_cast<const float*>(beta), c, ldc, 0, 1);
+                ldb, 0, *static_cast<const float*>(beta), c, c_type, ldc, 0, 1);
 }
 
 int cublasGemmStridedBatchedEx(void* handle, int ta, int tb, int m, int n, int k, const void* alpha, uint64_t a,
@@ -182,7 +204,8 @@ int cublasGemmStridedBatchedEx(void* handle, int ta, int tb, int m, int n, int k
     if (handle != &handle_tag) return STATUS_NOT_INITIALIZED;
     if (!compute_ok("cublasGemmStridedBatchedEx", compute, c_type)) return STATUS_NOT_SUPPORTED;
     return gemm("cublasGemmStridedBatchedEx", ta, tb, m, n, k, *static_cast<const float*>(alpha), a, a_type, lda,
-                stride_a, b, b_type, ldb, stride_b, *static_cast<const float*>(beta), c, ldc, stride_c, batch);
+                stride_a, b, b_type, ldb, stride_b, *static_cast<const float*>(beta), c, c_type, ldc, stride_c,
+                batch);
 }
 
 }  // extern "C"

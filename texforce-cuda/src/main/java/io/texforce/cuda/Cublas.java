@@ -85,9 +85,10 @@ final class Cublas {
     /**
      * Row-major C[m, n] = alpha op(A) op(B) + beta C for {@code batch} matrices at the given element strides
      * (0 broadcasts one matrix); A is [m, k] (or [k, m] when transA) with row stride lda, B is [k, n] (or [n, k]).
-     * A and B hold {@code inputs} elements (float32, bfloat16 or half), C float32; the sums are float32.
+     * A and B hold {@code inputs} elements (float32, bfloat16 or half); C holds {@code output} elements, float32 or
+     * the 16-bit format of the inputs (rounded once from the float32 sums).
      */
-    synchronized void gemm(WeightDtype inputs, boolean transA, boolean transB, int m, int n, int k, float alphaValue,
+    synchronized void gemm(WeightDtype inputs, WeightDtype output, boolean transA, boolean transB, int m, int n, int k, float alphaValue,
                            long a, int lda, long strideA, long b, int ldb, long strideB,
                            float betaValue, long c, int ldc, long strideC, int batch) {
         alpha.set(JAVA_FLOAT, 0, alphaValue);
@@ -95,6 +96,10 @@ final class Cublas {
         int opA = transA ? OP_T : OP_N, opB = transB ? OP_T : OP_N;
         int rc;
         String call;
+        if (output != WeightDtype.FP32 && output != inputs) {
+            throw new IllegalArgumentException("a GEMM of " + inputs.cliName() + " inputs cannot write "
+                    + output.cliName() + " (cuBLAS takes a 16-bit C only with A and B of its format)");
+        }
         if (inputs == WeightDtype.FP32) {
             call = batch == 1 ? "cublasSgemm" : "cublasSgemmStridedBatched";
             rc = batch == 1
@@ -103,13 +108,14 @@ final class Cublas {
                     strideA, beta, c, ldc, strideC, batch);
         } else {
             int type = inputs == WeightDtype.BF16 ? CUDA_R_16BF : CUDA_R_16F;
+            int cType = output == WeightDtype.FP32 ? CUDA_R_32F : type;
             call = (batch == 1 ? "cublasGemmEx" : "cublasGemmStridedBatchedEx") + " (" + inputs.cliName()
-                    + " inputs)";
+                    + " inputs, " + output.cliName() + " output)";
             rc = batch == 1
                     ? invoke(gemmEx, handle, opB, opA, n, m, k, alpha, b, type, ldb, a, type, lda, beta, c,
-                    CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT)
+                    cType, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT)
                     : invoke(gemmStridedBatchedEx, handle, opB, opA, n, m, k, alpha, b, type, ldb, strideB, a, type,
-                    lda, strideA, beta, c, CUDA_R_32F, ldc, strideC, batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+                    lda, strideA, beta, c, cType, ldc, strideC, batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
         }
         check(rc, call + " (m=" + m + ", n=" + n + ", k=" + k + ", batch=" + batch + ")");
     }

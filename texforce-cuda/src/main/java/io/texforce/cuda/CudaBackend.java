@@ -1,6 +1,7 @@
 package io.texforce.cuda;
 
 import io.texforce.cuda.KernelModule.HalfArg;
+import io.texforce.cuda.KernelModule.Typed;
 import io.texforce.tensor.Backend;
 import io.texforce.tensor.BinaryOp;
 import io.texforce.tensor.MatmulShape;
@@ -27,11 +28,16 @@ import java.util.Optional;
  * strict FP32 unless TF32 is requested).
  *
  * <p>Frozen weights may be stored in bfloat16 or half ({@link #fromHostHalf}). A matrix product or convolution with
- * such a weight runs on cuBLAS with 16-bit inputs and float32 accumulation and output, its float32 operand rounded to
- * the weight's format first (PyTorch's autocast); an embedding gathers and widens 16-bit rows; every other kernel
- * gets a 16-bit input widened to float32 by {@link #dense}, the one widening path. Only LoRA merging
- * ({@link #addInPlace}) writes into a 16-bit weight. Attention asked for in bf16 or fp16 (by a model with such
- * weights) runs on tensor cores ({@link TensorCoreAttention}). See docs/design.md, "Mixed precision".
+ * such a weight runs on cuBLAS with 16-bit inputs and float32 accumulation, its float32 operand rounded to the
+ * weight's format first (PyTorch's autocast); an embedding gathers and widens 16-bit rows. Attention asked for in
+ * bf16 or fp16 (by a model with such weights) runs on tensor cores ({@link TensorCoreAttention}).
+ *
+ * <p>Activations are float32 unless {@link #setActivationDtype} asks for a 16-bit format: then matrix products,
+ * convolutions and tensor-core attention write their results in that format, and the kernels after them read and
+ * write 16-bit tensors directly (native/typed.cuh): an elementwise or normalisation result takes the common format of
+ * its tensor inputs (float32 when they differ, so a float32 operand keeps the result float32), computed in float32.
+ * Reductions, softmax, norm statistics, embeddings, parameter gradients of convolutions and everything an optimizer
+ * touches stay float32. See docs/design.md, "Mixed precision".
  *
  * <p>Obtain it with {@link #get()} (GPU 0) or {@link #get(int)}, which throw {@link CudaUnavailableException}
  * ("no CUDA driver/GPU found ...") on machines without a driver or GPU; {@link #unavailableReason()} asks without
@@ -85,6 +91,26 @@ public final class CudaBackend implements Backend {
     /** Whether TF32 GEMMs are allowed (see {@link #setTf32}). */
     public boolean tf32() {
         return cublas.tf32();
+    }
+
+    /** The format of GEMM, convolution and attention results (see {@link #setActivationDtype}). */
+    private volatile WeightDtype activations = WeightDtype.FP32;
+
+    /**
+     * Keeps activations in {@code dtype}: FP32 (the default, the reference), or BF16/FP16, as a PyTorch model run in
+     * that dtype or under autocast: every GEMM takes 16-bit inputs (float32 operands rounded) and writes a 16-bit
+     * result, half the bytes of float32 for each kernel after it and for every activation saved for the backward.
+     * Sums, norm statistics, softmax and reductions stay float32. Use the format of the model's 16-bit weights (a
+     * weight of the other 16-bit format makes its products run in float32).
+     */
+    @Override
+    public void setActivationDtype(WeightDtype dtype) {
+        activations = dtype;
+    }
+
+    @Override
+    public WeightDtype activationDtype() {
+        return activations;
     }
 
     /**
@@ -215,6 +241,32 @@ public final class CudaBackend implements Backend {
         return new Tensor(uninitialised(Shape.numel(shape), dtype), shape, Shape.contiguousStrides(shape), 0);
     }
 
+    /** An uninitialised dense tensor of elements in {@code dtype}. */
+    private Tensor empty(WeightDtype dtype, int... shape) {
+        return dtype.isHalf() ? emptyHalf(dtype, shape) : empty(shape);
+    }
+
+    /** The format of an elementwise result: that of its tensor inputs when they share one, else float32. */
+    static WeightDtype common(WeightDtype a, WeightDtype b) {
+        return a == b ? a : WeightDtype.FP32;
+    }
+
+    /** t as dense row-major elements of its own format: t itself when it already is, else a contiguous copy. */
+    private Tensor contiguous(Tensor t) {
+        storage(t);
+        if (t.isContiguous()) {
+            return t;
+        }
+        Tensor out = empty(t.dtype(), t.shape());
+        copy(t, out);
+        return out;
+    }
+
+    /** A contiguous tensor of any format for a Typed kernel parameter. */
+    private Typed typed(Tensor t) {
+        return new Typed(contiguous(t));
+    }
+
     private Tensor empty(int... shape) {
         return new Tensor(uninitialised(Shape.numel(shape)), shape, Shape.contiguousStrides(shape), 0);
     }
@@ -334,30 +386,20 @@ public final class CudaBackend implements Backend {
         bind();
         storage(src);
         storage(dst);
-        if (dst.dtype().isHalf()) {
-            throw new IllegalArgumentException("cannot copy into a " + dst.dtype().cliName() + " tensor of shape "
-                    + Shape.str(dst.shape()) + ": 16-bit storage holds frozen weights, which only LoRA merging"
-                    + " (addInPlace) updates");
-        }
-        Indexer ix = Indexer.of(src.shape(), src.strides(), dst.strides());
-        if (src.dtype().isHalf()) {
-            kernels.elementwise(halfKernel("widen", src.dtype()), src.numel(), new HalfArg(src), dst, ix,
-                    src.numel());
-        } else {
-            kernels.elementwise("copy_strided", src.numel(), src, dst, ix, src.numel());
-        }
+        // Any format into any other: a 16-bit source widens, a 16-bit destination gets each value rounded.
+        kernels.elementwise("copy_strided", src.numel(), new Typed(src), new Typed(dst),
+                Indexer.of(src.shape(), src.strides(), dst.strides()), src.numel());
     }
 
     /**
-     * A dense copy of float32 {@code t} (any strides) rounded to 16-bit {@code dtype}, to nearest with ties to even
-     * like {@link WeightDtype#encode}: the activation operand of a 16-bit GEMM.
+     * A dense copy of {@code t} (any strides, any format) rounded to 16-bit {@code dtype}, to nearest with ties to
+     * even like {@link WeightDtype#encode}: the float32 operand of a 16-bit GEMM.
      */
     Tensor roundTo(Tensor t, WeightDtype dtype) {
         bind();
         storage(t);
         Tensor out = emptyHalf(dtype, t.shape());
-        kernels.elementwise(halfKernel("round_to", dtype), t.numel(), t, new HalfArg(out),
-                Indexer.of(t.shape(), t.strides(), out.strides()), t.numel());
+        copy(t, out);
         return out;
     }
 
@@ -386,16 +428,17 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor unary(UnaryOp op, Tensor x, float param) {
         bind();
-        Tensor a = dense(x), out = empty(x.shape());
-        kernels.elementwise("unary_forward", a.numel(), op.ordinal(), param, a, out, a.numel());
+        Tensor out = empty(x.dtype(), x.shape());
+        kernels.elementwise("unary_forward", out.numel(), op.ordinal(), param, typed(x), new Typed(out), out.numel());
         return out;
     }
 
     @Override
     public Tensor unaryBackward(UnaryOp op, Tensor gy, Tensor x, float param) {
         bind();
-        Tensor g = dense(gy), a = dense(x), out = empty(x.shape());
-        kernels.elementwise("unary_backward", a.numel(), op.ordinal(), param, g, a, out, a.numel());
+        Tensor out = empty(common(gy.dtype(), x.dtype()), x.shape());
+        kernels.elementwise("unary_backward", out.numel(), op.ordinal(), param, typed(gy), typed(x), new Typed(out),
+                out.numel());
         return out;
     }
 
@@ -413,31 +456,36 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor binary(BinaryOp op, Tensor x, Tensor y) {
         bind();
-        Tensor a = float32(x), b = float32(y);
-        int[] shape = Shape.broadcast(a.shape(), b.shape());
-        Tensor out = empty(shape);
-        Indexer ix = Indexer.of(shape, broadcastStrides(a, shape), broadcastStrides(b, shape));
-        kernels.elementwise("binary", out.numel(), op.ordinal(), a, b, out, ix, out.numel());
+        storage(x);
+        storage(y);
+        int[] shape = Shape.broadcast(x.shape(), y.shape());
+        Tensor out = empty(common(x.dtype(), y.dtype()), shape);
+        Indexer ix = Indexer.of(shape, broadcastStrides(x, shape), broadcastStrides(y, shape));
+        kernels.elementwise("binary", out.numel(), op.ordinal(), new Typed(x), new Typed(y), new Typed(out), ix,
+                out.numel());
         return out;
     }
 
     @Override
     public Tensor where(Tensor condition, Tensor x, Tensor y) {
         bind();
-        Tensor cond = float32(condition), a = float32(x), b = float32(y);
-        int[] shape = Shape.broadcast(Shape.broadcast(cond.shape(), a.shape()), b.shape());
-        Tensor out = empty(shape);
-        Indexer ix = Indexer.of(shape, broadcastStrides(cond, shape), broadcastStrides(a, shape),
-                broadcastStrides(b, shape));
-        kernels.elementwise("where_select", out.numel(), cond, a, b, out, ix, out.numel());
+        storage(condition);
+        storage(x);
+        storage(y);
+        int[] shape = Shape.broadcast(Shape.broadcast(condition.shape(), x.shape()), y.shape());
+        Tensor out = empty(common(x.dtype(), y.dtype()), shape);
+        Indexer ix = Indexer.of(shape, broadcastStrides(condition, shape), broadcastStrides(x, shape),
+                broadcastStrides(y, shape));
+        kernels.elementwise("where_select", out.numel(), new Typed(condition), new Typed(x), new Typed(y),
+                new Typed(out), ix, out.numel());
         return out;
     }
 
     @Override
     public Tensor clamp(Tensor x, float min, float max) {
         bind();
-        Tensor a = dense(x), out = empty(x.shape());
-        kernels.elementwise("clamp", a.numel(), a, min, max, out, a.numel());
+        Tensor out = empty(x.dtype(), x.shape());
+        kernels.elementwise("clamp", out.numel(), typed(x), min, max, new Typed(out), out.numel());
         return out;
     }
 
@@ -464,27 +512,33 @@ public final class CudaBackend implements Backend {
 
     /**
      * Row-major C = alpha op(A) op(B) + beta C on cuBLAS, with A and B both float32 or both of one 16-bit format and C
-     * float32; the tensors stay reachable until it is enqueued.
+     * float32 or of the inputs' 16-bit format; the tensors stay reachable until it is enqueued.
      */
     private void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a, int lda,
                       long strideA, Tensor b, int ldb, long strideB, float beta, Tensor c, int ldc, long strideC,
                       int batch) {
-        if (a.dtype() != b.dtype() || c.dtype() != WeightDtype.FP32) {
+        if (a.dtype() != b.dtype() || (c.dtype() != WeightDtype.FP32 && c.dtype() != a.dtype())) {
             throw new IllegalStateException("GEMM of " + a.dtype().cliName() + " A, " + b.dtype().cliName() + " B into "
-                    + c.dtype().cliName() + " C: the inputs must share one format and C must be fp32");
+                    + c.dtype().cliName() + " C: the inputs must share one format and C must be fp32 or theirs");
         }
         if (a.dtype() == WeightDtype.BF16 && computeCapability < 80) {
             // cuBLAS takes bf16 inputs from sm_80 on. Before that (a T4), the operands, already rounded to bf16, are
             // widened and multiplied in float32: their products are exact there, so the result is a bf16 GEMM's
             // with float32 accumulation, only slower.
+            // A bf16 C (16-bit activations) gets the float32 result rounded, which is what cuBLAS's epilogue does.
             Tensor wa = dense(a), wb = dense(b);
-            cublas.gemm(WeightDtype.FP32, transA, transB, m, n, k, alpha, address(wa), lda, strideA, address(wb), ldb,
-                    strideB, beta, address(c), ldc, strideC, batch);
+            Tensor wc = c.dtype().isHalf() ? (beta == 0f ? empty(c.shape()) : dense(c)) : c;
+            cublas.gemm(WeightDtype.FP32, WeightDtype.FP32, transA, transB, m, n, k, alpha, address(wa), lda, strideA,
+                    address(wb), ldb, strideB, beta, address(wc), ldc, strideC, batch);
+            if (wc != c) {
+                copy(wc, c);
+            }
             Reference.reachabilityFence(wa);
             Reference.reachabilityFence(wb);
+            Reference.reachabilityFence(wc);
         } else {
-            cublas.gemm(a.dtype(), transA, transB, m, n, k, alpha, address(a), lda, strideA, address(b), ldb,
-                    strideB, beta, address(c), ldc, strideC, batch);
+            cublas.gemm(a.dtype(), c.dtype(), transA, transB, m, n, k, alpha, address(a), lda, strideA, address(b),
+                    ldb, strideB, beta, address(c), ldc, strideC, batch);
         }
         Reference.reachabilityFence(a);
         Reference.reachabilityFence(b);
@@ -501,10 +555,10 @@ public final class CudaBackend implements Backend {
         if (g.empty()) {
             return zeros(outShape);
         }
-        Tensor c = empty(outShape);
+        WeightDtype inputs = gemmInputs(a.dtype(), b.dtype(), activations);
+        Tensor c = empty(gemmOutput(inputs), outShape);
         boolean aShared = g.aShared(), bShared = g.bShared();
         int lda = g.lda(), ldb = g.ldb();
-        WeightDtype inputs = gemmInputs(a.dtype(), b.dtype());
         if (bShared && !transA) {
             // Fold a's batch into rows: one large GEMM against the shared b (the Linear-layer case).
             Tensor da = operand(a.expand(MatmulShape.withMatrix(batch, m, k)), inputs);
@@ -525,13 +579,31 @@ public final class CudaBackend implements Backend {
      * a bf16 operand with an fp16 one, since rounding either to the other's format would lose bits.
      */
     static WeightDtype gemmInputs(WeightDtype a, WeightDtype b) {
-        if (a == b) {
-            return a;
+        return gemmInputs(a, b, WeightDtype.FP32);
+    }
+
+    /**
+     * {@link #gemmInputs(WeightDtype, WeightDtype)} with 16-bit activations: the GEMM runs in the one 16-bit format
+     * among the operands and the activation format (two float32 operands are rounded to the activation format), or in
+     * float32 when two different 16-bit formats meet.
+     */
+    static WeightDtype gemmInputs(WeightDtype a, WeightDtype b, WeightDtype activations) {
+        WeightDtype half = null;
+        for (WeightDtype d : new WeightDtype[]{a, b, activations}) {
+            if (d.isHalf()) {
+                if (half != null && half != d) {
+                    return WeightDtype.FP32;
+                }
+                half = d;
+            }
         }
-        if (!a.isHalf()) {
-            return b;
-        }
-        return b.isHalf() ? WeightDtype.FP32 : a;
+        return half == null ? WeightDtype.FP32 : half;
+    }
+
+    /** The format of a GEMM's result: the activation format when the GEMM runs in it, else float32. */
+    private WeightDtype gemmOutput(WeightDtype inputs) {
+        WeightDtype act = activations;
+        return act.isHalf() && inputs == act ? act : WeightDtype.FP32;
     }
 
     /** t dense in row-major order in the GEMM input format: t itself when it already is, else a converted copy. */
@@ -542,14 +614,17 @@ public final class CudaBackend implements Backend {
         if (t.dtype() == inputs && t.isContiguous()) {
             return t;
         }
-        // A strided 16-bit view widens and rounds back: exact, every 16-bit value being a float32.
-        return roundTo(float32(t), inputs);
+        return roundTo(t, inputs);
     }
 
     @Override
     public Tensor concat(List<Tensor> parts, int dim) {
         int[] shape = Shape.concat(parts.stream().map(Tensor::shape).toList(), dim);
-        Tensor out = empty(shape);
+        WeightDtype format = parts.isEmpty() ? WeightDtype.FP32 : parts.get(0).dtype();
+        for (Tensor t : parts) {
+            format = common(format, t.dtype());
+        }
+        Tensor out = empty(format, shape);
         int start = 0;
         for (Tensor t : parts) {
             int len = t.shape()[dim];
@@ -611,16 +686,14 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * im2col of x [n, c, h, w] into [n, c * kh * kw, oh * ow] with elements of {@code format}: float32, or the
-     * 16-bit format of the weight the columns will be multiplied with (each value rounded as it is written).
+     * im2col of x [n, c, h, w] (any format) into [n, c * kh * kw, oh * ow] with elements of {@code format}: float32,
+     * or the 16-bit format of the GEMM the columns feed (each value rounded as it is written).
      */
     private Tensor columns(Tensor x, int[] ws, int oh, int ow, int stride, int padding, WeightDtype format) {
         int[] xs = x.shape();
-        int[] shape = {xs[0], xs[1] * ws[2] * ws[3], oh * ow};
-        boolean half = format.isHalf();
-        Tensor col = half ? emptyHalf(format, shape) : empty(shape);
-        kernels.elementwise(half ? halfKernel("im2col", format) : "im2col", col.numel(), dense(x),
-                half ? new HalfArg(col) : col, xs[0], xs[1], xs[2], xs[3], ws[2], ws[3], oh, ow, stride, padding);
+        Tensor col = empty(format, xs[0], xs[1] * ws[2] * ws[3], oh * ow);
+        kernels.elementwise("im2col", col.numel(), typed(x), new Typed(col), xs[0], xs[1], xs[2], xs[3], ws[2], ws[3],
+                oh, ow, stride, padding);
         return col;
     }
 
@@ -631,17 +704,18 @@ public final class CudaBackend implements Backend {
         checkConv(xs, ws);
         int oh = outSize(xs[2], ws[2], stride, padding), ow = outSize(xs[3], ws[3], stride, padding);
         int rows = xs[1] * ws[2] * ws[3], plane = oh * ow;
-        if (implicitConv && (!weight.dtype().isHalf() || weight.isContiguous())) {
+        WeightDtype inputs = gemmInputs(weight.dtype(), x.dtype(), activations);
+        WeightDtype output = gemmOutput(inputs);
+        if (implicitConv && output == WeightDtype.FP32 && (!weight.dtype().isHalf() || weight.isContiguous())) {
             return conv2dImplicit(x, weight, bias, stride, padding, oh, ow);
         }
-        // A 16-bit weight gets its columns in its own format (autocast's conv), a float32 one float32 columns.
-        WeightDtype inputs = weight.dtype();
+        // Columns in the GEMM's format: a 16-bit weight's own (autocast's conv), else float32 or the activations'.
         Tensor col = columns(x, ws, oh, ow, stride, padding, inputs);
-        Tensor y = empty(xs[0], ws[0], oh, ow);
+        Tensor y = empty(output, xs[0], ws[0], oh, ow);
         gemm(false, false, ws[0], plane, rows, 1f, operand(weight, inputs), rows, 0, col, plane, (long) rows * plane,
                 0f, y, plane, (long) ws[0] * plane, xs[0]);
         if (bias != null) {
-            kernels.elementwise("add_channel_bias", y.numel(), y, dense(bias), xs[0], ws[0], plane);
+            kernels.elementwise("add_channel_bias", y.numel(), new Typed(y), dense(bias), xs[0], ws[0], plane);
         }
         return y;
     }
@@ -684,13 +758,14 @@ public final class CudaBackend implements Backend {
         checkConv(xs, ws);
         int oh = outSize(xs[2], ws[2], stride, padding), ow = outSize(xs[3], ws[3], stride, padding);
         int rows = xs[1] * ws[2] * ws[3], plane = oh * ow;
-        Tensor col = empty(xs[0], rows, plane);
-        WeightDtype inputs = weight.dtype();
+        WeightDtype inputs = gemmInputs(weight.dtype(), gy.dtype(), activations);
+        WeightDtype output = gemmOutput(inputs);
+        Tensor col = empty(output, xs[0], rows, plane);
         gemm(true, false, rows, plane, ws[0], 1f, operand(weight, inputs), rows, 0, operand(gy, inputs), plane,
                 (long) ws[0] * plane, 0f, col, plane, (long) rows * plane, xs[0]);
-        Tensor gx = empty(xs);
-        kernels.elementwise("col2im", gx.numel(), col, gx, xs[0], xs[1], xs[2], xs[3], ws[2], ws[3], oh, ow,
-                stride, padding);
+        Tensor gx = empty(output, xs);
+        kernels.elementwise("col2im", gx.numel(), new Typed(col), new Typed(gx), xs[0], xs[1], xs[2], xs[3], ws[2],
+                ws[3], oh, ow, stride, padding);
         return gx;
     }
 
@@ -701,8 +776,10 @@ public final class CudaBackend implements Backend {
         checkConv(xs, ws);
         int oh = outSize(xs[2], ws[2], stride, padding), ow = outSize(xs[3], ws[3], stride, padding);
         int rows = xs[1] * ws[2] * ws[3], plane = oh * ow;
-        Tensor col = columns(x, ws, oh, ow, stride, padding, WeightDtype.FP32);
-        Tensor g = dense(gy);
+        // The weight's gradient is float32 whatever the operands' format (a parameter gradient).
+        WeightDtype inputs = gemmInputs(gy.dtype(), x.dtype(), activations);
+        Tensor col = columns(x, ws, oh, ow, stride, padding, inputs);
+        Tensor g = operand(gy, inputs);
         Tensor gw = empty(ws);
         for (int b = 0; b < xs[0]; b++) {
             Tensor gyB = g.detach().select(0, b), colB = col.detach().select(0, b);
@@ -744,9 +821,9 @@ public final class CudaBackend implements Backend {
                     + ": channels must be divisible by the group count");
         }
         int n = s[0], c = s[1], sp = spatial(s);
-        Tensor y = empty(s), mean = empty(n, groups), rstd = empty(n, groups);
-        kernels.launch("group_norm_forward", n * groups, 1, KernelModule.THREADS, 0, dense(x), denseOrNull(gamma),
-                denseOrNull(beta), y, mean, rstd, c, sp, groups, eps, silu ? 1 : 0);
+        Tensor y = empty(x.dtype(), s), mean = empty(n, groups), rstd = empty(n, groups);
+        kernels.launch("group_norm_forward", n * groups, 1, KernelModule.THREADS, 0, typed(x), denseOrNull(gamma),
+                denseOrNull(beta), new Typed(y), mean, rstd, c, sp, groups, eps, silu ? 1 : 0);
         return new Tensor[]{y, mean, rstd};
     }
 
@@ -767,15 +844,16 @@ public final class CudaBackend implements Backend {
         bind();
         int[] s = x.shape();
         int n = s[0], c = s[1], sp = spatial(s);
-        Tensor g = dense(gy), xd = dense(x), mu = dense(mean), rs = dense(rstd);
+        Typed g = typed(gy), xd = typed(x);
+        Tensor mu = dense(mean), rs = dense(rstd);
         Tensor ga = denseOrNull(gamma), be = denseOrNull(beta);
         // Two double accumulators per (sample, channel), in storages of twice as many floats.
         Tensor sumG = empty(2 * n * c), sumGx = empty(2 * n * c);
         kernels.launch("group_norm_channel_sums", n * c, 1, KernelModule.THREADS, 0, g, xd, mu, rs, ga, be, sumG,
                 sumGx, c, sp, groups, silu ? 1 : 0);
-        Tensor gx = empty(s);
+        Tensor gx = empty(common(gy.dtype(), x.dtype()), s);
         kernels.launch("group_norm_backward_input", n * groups, 1, KernelModule.THREADS, 0, g, xd, mu, rs, ga, be,
-                sumG, sumGx, gx, c, sp, groups, silu ? 1 : 0);
+                sumG, sumGx, new Typed(gx), c, sp, groups, silu ? 1 : 0);
         Tensor gGamma = gamma == null ? null : empty(c), gBeta = withBeta ? empty(c) : null;
         if (gGamma != null || gBeta != null) {
             kernels.elementwise("group_norm_param_grads", c, sumG, sumGx, rs, gGamma, gBeta, n, c, groups);
@@ -788,9 +866,9 @@ public final class CudaBackend implements Backend {
         bind();
         int[] s = x.shape();
         int cols = s[s.length - 1], rows = x.numel() / Math.max(1, cols);
-        Tensor y = empty(s), mean = empty(rows), rstd = empty(rows);
-        kernels.launch("layer_norm_forward", rows, 1, KernelModule.THREADS, 0, dense(x), denseOrNull(gamma),
-                denseOrNull(beta), y, mean, rstd, cols, eps);
+        Tensor y = empty(x.dtype(), s), mean = empty(rows), rstd = empty(rows);
+        kernels.launch("layer_norm_forward", rows, 1, KernelModule.THREADS, 0, typed(x), denseOrNull(gamma),
+                denseOrNull(beta), new Typed(y), mean, rstd, cols, eps);
         return new Tensor[]{y, mean, rstd};
     }
 
@@ -799,9 +877,11 @@ public final class CudaBackend implements Backend {
         bind();
         int[] s = x.shape();
         int cols = s[s.length - 1], rows = x.numel() / Math.max(1, cols);
-        Tensor g = dense(gy), xd = dense(x), mu = dense(mean), rs = dense(rstd), ga = denseOrNull(gamma);
-        Tensor gx = empty(s);
-        kernels.launch("layer_norm_backward_input", rows, 1, KernelModule.THREADS, 0, g, xd, mu, rs, ga, gx, cols);
+        Typed g = typed(gy), xd = typed(x);
+        Tensor mu = dense(mean), rs = dense(rstd), ga = denseOrNull(gamma);
+        Tensor gx = empty(common(gy.dtype(), x.dtype()), s);
+        kernels.launch("layer_norm_backward_input", rows, 1, KernelModule.THREADS, 0, g, xd, mu, rs, ga,
+                new Typed(gx), cols);
         Tensor gGamma = gamma == null ? null : empty(cols), gBeta = withBeta ? empty(cols) : null;
         if (gGamma != null || gBeta != null) {
             kernels.elementwise("layer_norm_param_grads", cols, g, xd, mu, rs, gGamma, gBeta, rows, cols);
@@ -874,13 +954,16 @@ public final class CudaBackend implements Backend {
         int[] qs = q.shape(), ks = k.shape(), vs = v.shape();
         checkAttention(qs, ks, vs);
         int b = qs[0], nq = qs[1], nk = ks[1], d = qs[2], dv = vs[2];
-        Tensor out = empty(b, nq, dv), lse = empty(b, nq);
+        Tensor lse = empty(b, nq);
         if (TensorCoreAttention.applies(precision, d, dv, computeCapability, sharedMemoryOptIn)) {
+            // 16-bit q, k, v are read as they are; the output is in the activation format when that is precision.
+            Tensor out = empty(activations == precision ? precision : WeightDtype.FP32, b, nq, dv);
             kernels.launch(TensorCoreAttention.kernel(precision), TensorCoreAttention.blocks(nq), b,
-                    TensorCoreAttention.THREADS, TensorCoreAttention.sharedBytes(d, dv), dense(q), dense(k), dense(v),
-                    out, lse, nq, nk, d, dv, scale, causal ? 1 : 0);
+                    TensorCoreAttention.THREADS, TensorCoreAttention.sharedBytes(d, dv), typed(q), typed(k), typed(v),
+                    new Typed(out), lse, nq, nk, d, dv, scale, causal ? 1 : 0);
             return new Tensor[]{out, lse};
         }
+        Tensor out = empty(b, nq, dv);
         int tile = attentionTile(false, d, dv);
         kernels.launch("attention_forward", Math.ceilDiv(nq, tile), b, KernelModule.THREADS,
                 4 * attentionSharedFloats(false, tile, tile, d, dv), dense(q), dense(k), dense(v), out, lse, nq, nk,
@@ -908,20 +991,21 @@ public final class CudaBackend implements Backend {
         int[] qs = q.shape(), ks = k.shape(), vs = v.shape();
         checkAttention(qs, ks, vs);
         int b = qs[0], nq = qs[1], nk = ks[1], d = qs[2], dv = vs[2];
-        Tensor g = dense(gOut);
         Tensor delta = empty(b, nq);
         int rowsPerBlock = KernelModule.THREADS / 32;
         int rounding = TensorCoreAttention.backwardRounding(precision, d, dv, computeCapability, sharedMemoryOptIn);
-        kernels.launch("attention_delta", Math.ceilDiv(b * nq, rowsPerBlock), 1, KernelModule.THREADS, 0, g,
-                dense(out), delta, b * nq, dv, rounding);
+        kernels.launch("attention_delta", Math.ceilDiv(b * nq, rowsPerBlock), 1, KernelModule.THREADS, 0,
+                typed(gOut), typed(out), delta, b * nq, dv, rounding);
+        // The gradients are float32 (gq accumulates across key tiles with atomics).
         Tensor gq = zeros(qs), gk = empty(ks), gv = empty(vs);
         if (TensorCoreAttention.backwardApplies(precision, d, dv, computeCapability, sharedMemoryOptIn)) {
             kernels.launch(TensorCoreAttention.backwardKernel(precision), TensorCoreAttention.backwardBlocks(nk), b,
-                    TensorCoreAttention.THREADS, TensorCoreAttention.backwardSharedBytes(d, dv), dense(q), dense(k),
-                    dense(v), g, dense(lse), delta, gq, gk, gv, nq, nk, d, dv, scale, causal ? 1 : 0);
+                    TensorCoreAttention.THREADS, TensorCoreAttention.backwardSharedBytes(d, dv), typed(q), typed(k),
+                    typed(v), typed(gOut), dense(lse), delta, gq, gk, gv, nq, nk, d, dv, scale, causal ? 1 : 0);
             return new Tensor[]{gq, gk, gv};
         }
         int tile = attentionTile(true, d, dv);
+        Tensor g = dense(gOut);
         kernels.launch("attention_backward", Math.ceilDiv(nk, tile), b, KernelModule.THREADS,
                 4 * attentionSharedFloats(true, tile, tile, d, dv), dense(q), dense(k), dense(v), g, dense(lse),
                 delta, gq, gk, gv, nq, nk, d, dv, scale, causal ? 1 : 0, tile, tile, rounding);
@@ -934,8 +1018,8 @@ public final class CudaBackend implements Backend {
     public Tensor upsampleNearest2x(Tensor x) {
         bind();
         int[] s = x.shape();
-        Tensor y = empty(s[0], s[1], 2 * s[2], 2 * s[3]);
-        kernels.elementwise("upsample_nearest2x_forward", y.numel(), dense(x), y, s[0] * s[1], s[2], s[3]);
+        Tensor y = empty(x.dtype(), s[0], s[1], 2 * s[2], 2 * s[3]);
+        kernels.elementwise("upsample_nearest2x_forward", y.numel(), typed(x), new Typed(y), s[0] * s[1], s[2], s[3]);
         return y;
     }
 
@@ -943,9 +1027,9 @@ public final class CudaBackend implements Backend {
     public Tensor upsampleNearest2xBackward(Tensor gy) {
         bind();
         int[] s = gy.shape();
-        Tensor gx = empty(s[0], s[1], s[2] / 2, s[3] / 2);
-        kernels.elementwise("upsample_nearest2x_backward", gx.numel(), dense(gy), gx, s[0] * s[1], s[2] / 2,
-                s[3] / 2);
+        Tensor gx = empty(gy.dtype(), s[0], s[1], s[2] / 2, s[3] / 2);
+        kernels.elementwise("upsample_nearest2x_backward", gx.numel(), typed(gy), new Typed(gx), s[0] * s[1],
+                s[2] / 2, s[3] / 2);
         return gx;
     }
 
@@ -959,8 +1043,8 @@ public final class CudaBackend implements Backend {
         }
         int[] os = s.clone();
         os[os.length - 1] = h;
-        Tensor y = empty(os);
-        kernels.elementwise("geglu_forward", y.numel(), dense(x), y, rows, h);
+        Tensor y = empty(x.dtype(), os);
+        kernels.elementwise("geglu_forward", y.numel(), typed(x), new Typed(y), rows, h);
         return y;
     }
 
@@ -969,8 +1053,8 @@ public final class CudaBackend implements Backend {
         bind();
         int[] s = x.shape();
         int two = s[s.length - 1], h = two / 2, rows = x.numel() / Math.max(1, two);
-        Tensor gx = empty(s);
-        kernels.elementwise("geglu_backward", (long) rows * h, dense(gy), dense(x), gx, rows, h);
+        Tensor gx = empty(common(gy.dtype(), x.dtype()), s);
+        kernels.elementwise("geglu_backward", (long) rows * h, typed(gy), typed(x), new Typed(gx), rows, h);
         return gx;
     }
 
@@ -986,11 +1070,11 @@ public final class CudaBackend implements Backend {
         }
         if (dst.dtype().isHalf()) {
             // LoRA merging into a 16-bit weight: each sum in float32, rounded once to the weight's format.
-            kernels.elementwise(halfKernel("add_in_place", dst.dtype()), dst.numel(), new HalfArg(dst), dense(src),
+            kernels.elementwise(halfKernel("add_in_place", dst.dtype()), dst.numel(), new HalfArg(dst), typed(src),
                     alpha, dst.numel());
             return;
         }
-        kernels.elementwise("add_in_place", dst.numel(), dst, dense(src), alpha, dst.numel());
+        kernels.elementwise("add_in_place", dst.numel(), dst, typed(src), alpha, dst.numel());
     }
 
     @Override

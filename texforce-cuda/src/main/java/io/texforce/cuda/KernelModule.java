@@ -21,7 +21,8 @@ import java.util.concurrent.atomic.LongAdder;
  * driver's parameter array: each slot holds the address of the argument's value, never the value itself.
  *
  * <p>Argument types: a float32 {@link Tensor} or a {@link CudaStorage} passes its device address (a tensor's at its
- * offset), a {@link HalfArg} the address of a 16-bit tensor, {@code null} a null pointer, {@link Integer} and
+ * offset), a {@link HalfArg} the address of a 16-bit tensor, a {@link Typed} the address and element format of a
+ * tensor of any format (native/typed.cuh's struct, by value), {@code null} a null pointer, {@link Integer} and
  * {@link Float} 32-bit values, {@link Long} a 64-bit value and an {@link Indexer} its struct by value. A 16-bit
  * tensor passed as a plain {@link Tensor} is an error: float32 kernels would read its bits as floats. Tensors and
  * storages stay reachable until the launch is enqueued; the stream orders any later reuse of their memory after the
@@ -38,6 +39,22 @@ final class KernelModule {
                 throw new IllegalArgumentException("a " + tensor.dtype().cliName() + " tensor of shape "
                         + Shape.str(tensor.shape()) + " passed where a 16-bit one is expected");
             }
+        }
+    }
+
+    /**
+     * A tensor of any element format for a kernel parameter of type {@code Typed} (native/typed.cuh): its address
+     * and its {@link io.texforce.tensor.WeightDtype} ordinal, which the kernel reads and writes it through;
+     * {@code null} tensor: a null pointer.
+     */
+    record Typed(Tensor tensor) {
+        /** Bytes of the struct: a 64-bit address, a 32-bit format code and padding to 8-byte alignment. */
+        static final int BYTES = 16;
+
+        void writeTo(MemorySegment s) {
+            s.set(ValueLayout.JAVA_LONG, 0, tensor == null ? 0L : CudaBackend.address(tensor));
+            s.set(ValueLayout.JAVA_INT, 8, tensor == null ? 0 : tensor.dtype().ordinal());
+            s.set(ValueLayout.JAVA_INT, 12, 0);
         }
     }
 
@@ -150,6 +167,11 @@ final class KernelModule {
                     + Shape.str(t.shape()) + "; float32 kernels take 16-bit weights only widened (CudaBackend.dense)");
             case Tensor t -> a.allocateFrom(ValueLayout.JAVA_LONG, CudaBackend.address(t));
             case HalfArg h -> a.allocateFrom(ValueLayout.JAVA_LONG, CudaBackend.address(h.tensor()));
+            case Typed t -> {
+                MemorySegment s = a.allocate(Typed.BYTES, 8);
+                t.writeTo(s);
+                yield s;
+            }
             case CudaStorage s -> a.allocateFrom(ValueLayout.JAVA_LONG, s.pointer());
             case Integer v -> a.allocateFrom(ValueLayout.JAVA_INT, v);
             case Float v -> a.allocateFrom(ValueLayout.JAVA_FLOAT, v);

@@ -26,11 +26,25 @@ class HalfWeightPlumbingTest {
     }
 
     @Test
+    void sixteenBitActivationsRoundFloat32OperandsToTheirFormat() {
+        assertEquals(BF16, CudaBackend.gemmInputs(FP32, FP32, BF16));
+        assertEquals(FP16, CudaBackend.gemmInputs(FP16, FP32, FP16));
+        assertEquals(BF16, CudaBackend.gemmInputs(BF16, BF16, BF16));
+        assertEquals(FP32, CudaBackend.gemmInputs(FP32, FP32, FP32));
+        // An fp16 weight with bf16 activations: no 16-bit format holds both, the product runs in float32.
+        assertEquals(FP32, CudaBackend.gemmInputs(FP16, FP32, BF16));
+        assertEquals(FP32, CudaBackend.gemmInputs(FP16, BF16, BF16));
+        assertEquals(BF16, CudaBackend.common(BF16, BF16));
+        assertEquals(FP32, CudaBackend.common(BF16, FP32));
+        assertEquals(FP32, CudaBackend.common(BF16, FP16));
+    }
+
+    @Test
     void kernelNamesCarryTheFormat() {
-        assertEquals("widen_bf16", CudaBackend.halfKernel("widen", BF16));
-        assertEquals("im2col_fp16", CudaBackend.halfKernel("im2col", FP16));
-        var e = assertThrows(IllegalArgumentException.class, () -> CudaBackend.halfKernel("widen", FP32));
-        assertTrue(e.getMessage().contains("widen") && e.getMessage().contains("fp32"), e.getMessage());
+        assertEquals("add_in_place_bf16", CudaBackend.halfKernel("add_in_place", BF16));
+        assertEquals("embedding_gather_fp16", CudaBackend.halfKernel("embedding_gather", FP16));
+        var e = assertThrows(IllegalArgumentException.class, () -> CudaBackend.halfKernel("add_in_place", FP32));
+        assertTrue(e.getMessage().contains("add_in_place") && e.getMessage().contains("fp32"), e.getMessage());
     }
 
     @Test

@@ -37,6 +37,23 @@ public interface Backend {
                 + " weights; load them as fp32");
     }
 
+    /**
+     * Asks for activations in {@code dtype}: FP32, or BF16/FP16 on backends that keep activations in 16 bits (matrix
+     * products and attention write 16-bit results, the kernels after them read and write them as they are; sums,
+     * statistics and parameter gradients stay float32). The CPU computes in float32 only and refuses a 16-bit format.
+     */
+    default void setActivationDtype(WeightDtype dtype) {
+        if (dtype.isHalf()) {
+            throw new UnsupportedOperationException("the " + name() + " backend keeps activations in fp32 only, not "
+                    + dtype.cliName());
+        }
+    }
+
+    /** The format of activations set by {@link #setActivationDtype}; FP32 unless a 16-bit one was set. */
+    default WeightDtype activationDtype() {
+        return WeightDtype.FP32;
+    }
+
     /** The elements of {@code t} in row-major order, copied to the host. */
     float[] toHost(Tensor t);
 
