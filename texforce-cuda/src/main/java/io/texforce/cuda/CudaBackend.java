@@ -254,12 +254,7 @@ public final class CudaBackend implements Backend {
     /** t as dense row-major elements of its own format: t itself when it already is, else a contiguous copy. */
     private Tensor contiguous(Tensor t) {
         storage(t);
-        if (t.isContiguous()) {
-            return t;
-        }
-        Tensor out = empty(t.dtype(), t.shape());
-        copy(t, out);
-        return out;
+        return t.isContiguous() ? t : denseCopy(t);
     }
 
     /** A contiguous tensor of any format for a Typed kernel parameter. */
@@ -389,6 +384,15 @@ public final class CudaBackend implements Backend {
         // Any format into any other: a 16-bit source widens, a 16-bit destination gets each value rounded.
         kernels.elementwise("copy_strided", src.numel(), new Typed(src), new Typed(dst),
                 Indexer.of(src.shape(), src.strides(), dst.strides()), src.numel());
+    }
+
+    /** A dense copy in t's own format: a 16-bit activation (or weight) stays 16-bit. */
+    @Override
+    public Tensor denseCopy(Tensor t) {
+        bind();
+        Tensor out = empty(t.dtype(), t.shape());
+        copy(t, out);
+        return out;
     }
 
     /**
@@ -759,11 +763,11 @@ public final class CudaBackend implements Backend {
         int oh = outSize(xs[2], ws[2], stride, padding), ow = outSize(xs[3], ws[3], stride, padding);
         int rows = xs[1] * ws[2] * ws[3], plane = oh * ow;
         WeightDtype inputs = gemmInputs(weight.dtype(), gy.dtype(), activations);
-        WeightDtype output = gemmOutput(inputs);
-        Tensor col = empty(output, xs[0], rows, plane);
+        // The column gradients stay float32: col2im sums up to kh * kw of them per pixel, rounded once into gx.
+        Tensor col = empty(xs[0], rows, plane);
         gemm(true, false, rows, plane, ws[0], 1f, operand(weight, inputs), rows, 0, operand(gy, inputs), plane,
                 (long) ws[0] * plane, 0f, col, plane, (long) rows * plane, xs[0]);
-        Tensor gx = empty(output, xs);
+        Tensor gx = empty(gemmOutput(inputs), xs);
         kernels.elementwise("col2im", gx.numel(), new Typed(col), new Typed(gx), xs[0], xs[1], xs[2], xs[3], ws[2],
                 ws[3], oh, ow, stride, padding);
         return gx;

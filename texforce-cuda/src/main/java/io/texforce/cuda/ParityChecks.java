@@ -21,9 +21,9 @@ import java.util.function.Function;
  */
 final class ParityChecks {
     /** Float32 kernels whose summation order differs from the CPU's. */
-    private static final double FP32 = 1e-5;
+    static final double FP32 = 1e-5;
     /** Long dot products (GEMM, attention, convolution) accumulate more rounding. */
-    private static final double ACCUMULATED = 1e-4;
+    static final double ACCUMULATED = 1e-4;
     /**
      * GEMMs on 16-bit inputs against the CPU's float32 GEMM of the very same 16-bit values (the activation rounded on
      * both sides, see {@link #activation}). Products of two 16-bit values are exact in float32, so only the sums
@@ -32,7 +32,7 @@ final class ParityChecks {
      * reach ~2e-4 of the partial sums' size. Without rounding the activation on the CPU side, bf16's rounding of
      * each activation element (up to 2^-8 of it) would need a tolerance near 0.3 at K = 768.
      */
-    private static final double HALF_GEMM = 5e-4;
+    static final double HALF_GEMM = 5e-4;
 
     private ParityChecks() {
     }
@@ -48,11 +48,11 @@ final class ParityChecks {
     }
 
     /** A tensor on {@code b} with uniform values in [lo, hi). */
-    private static Tensor input(Backend b, String seed, int index, float lo, float hi, int... shape) {
+    static Tensor input(Backend b, String seed, int index, float lo, float hi, int... shape) {
         return Tensor.of(b, data(seed, index, io.texforce.tensor.Shape.numel(shape), lo, hi), shape);
     }
 
-    private static Tensor input(Backend b, String seed, int index, int... shape) {
+    static Tensor input(Backend b, String seed, int index, int... shape) {
         return input(b, seed, index, -2f, 2f, shape);
     }
 
@@ -204,6 +204,7 @@ final class ParityChecks {
             for (AttentionShape s : HALF_ATTENTION) {
                 halfAttention(c, d, s);
             }
+            HalfActivationChecks.add(c, d);
         }
         return c;
     }
@@ -296,11 +297,6 @@ final class ParityChecks {
     }
 
     /**
-     * The float32 operand of a product with a 16-bit weight: the GPU rounds it to the weight's format itself (as
-     * autocast does); the CPU, which keeps activations in float32, gets it rounded here, so that both multiply the
-     * same values and the tolerance can be tight.
-     */
-    /**
      * A float32 product with TF32 allowed on the GPU, against the CPU's product of the same inputs rounded to TF32
      * first (10 mantissa bits, to nearest with ties away, as the tensor cores take them): products of TF32 values
      * are exact in float32, so only the summation order differs.
@@ -343,6 +339,11 @@ final class ParityChecks {
         }
     }
 
+    /**
+     * The float32 operand of a product with a 16-bit weight: the GPU rounds it to the weight's format itself (as
+     * autocast does); the CPU, which keeps activations in float32, gets it rounded here, so that both multiply the
+     * same values and the tolerance can be tight.
+     */
     private static Tensor activation(Backend b, Tensor x, WeightDtype d) {
         return b instanceof CudaBackend ? x : x.to(d);
     }

@@ -96,7 +96,7 @@ final class BenchCommand implements Runnable {
 
     @Override
     public void run() {
-        Backend be = device.backend();
+        Backend be = dtype.activationsOn(device.backend());
         ObjectNode json = new ObjectMapper().createObjectNode();
         json.put("bench", what);
         json.put("device", be.name());

@@ -41,7 +41,7 @@ final class DecodeCommand implements Runnable {
             }
             latents = st.tensor("latents");
         }
-        AutoencoderKL vae = AutoencoderKL.load(ModelDir.component(model, "vae", "config.json"), device.backend(),
+        AutoencoderKL vae = AutoencoderKL.load(ModelDir.component(model, "vae", "config.json"), dtype.activationsOn(device.backend()),
                 dtype.value);
         Tensor image;
         try (var g = GradMode.noGrad()) {

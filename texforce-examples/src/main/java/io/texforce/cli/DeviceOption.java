@@ -4,6 +4,7 @@ import io.texforce.cuda.CudaBackend;
 import io.texforce.tensor.Backend;
 import io.texforce.tensor.DeviceUnavailableException;
 import io.texforce.tensor.Devices;
+import io.texforce.tensor.WeightDtype;
 import picocli.CommandLine.Option;
 
 /** The {@code --device} option of the commands that run models. */
@@ -28,7 +29,10 @@ final class DeviceOption {
             throw new UserError(e.getMessage());
         }
         if (b instanceof CudaBackend gpu) {
-            gpu.setTf32(tf32);  // every command says, so one run's choice never leaks into the next in one JVM
+            // Every command says, so one run's choice never leaks into the next in one JVM; --activations (with
+            // --dtype) then sets the activation format where a command loads models.
+            gpu.setTf32(tf32);
+            gpu.setActivationDtype(WeightDtype.FP32);
         }
         return b;
     }

@@ -49,7 +49,7 @@ final class EmbedCommand implements Runnable {
     public void run() {
         ClipTokenizer tok = ClipTokenizer.load(ModelDir.component(model, "tokenizer", "vocab.json"));
         ClipTextModel encoder = ClipTextModel.load(ModelDir.component(model, "text_encoder", "config.json"),
-                device.backend(), dtype.value);
+                dtype.activationsOn(device.backend()), dtype.value);
         LoraSpec.attachAll(encoder, loras);
         Tensor emb;
         try (var g = GradMode.noGrad()) {

@@ -58,7 +58,7 @@ final class EvaluateCommand implements Runnable {
 
     @Override
     public void run() {
-        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, device.backend(), dtype.value);
+        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, dtype.activationsOn(device.backend()), dtype.value);
         LoraSpec.attachAll(pipe.textEncoder(), textLoras);
         LoraSpec.attachAll(pipe.unet(), unetLoras);
         PromptSource source = PromptSource.parse(prompts);

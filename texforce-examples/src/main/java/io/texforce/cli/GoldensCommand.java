@@ -66,9 +66,10 @@ final class GoldensCommand implements Callable<Integer> {
         if (!Files.isRegularFile(goldenFile)) {
             throw new UserError(model + " has no golden/golden.safetensors (a fixture folder such as testdata/tiny-sd1)");
         }
-        Backend be = device.backend();
+        Backend be = dtype.activationsOn(device.backend());
         Tolerance tol = Tolerance.of(dtype.value);
-        System.out.printf("device %s, weights %s%n", be.name(), dtype.value.cliName());
+        System.out.printf("device %s, weights %s, activations %s%n", be.name(), dtype.value.cliName(),
+                be.activationDtype().cliName());
         System.out.printf("%-44s %12s %12s %10s  %s%n", "golden", "max error", "relative", "tolerance", "result");
         try (SafeTensors g = SafeTensors.open(goldenFile)) {
             textEncoder(g, be, tol);

@@ -158,7 +158,7 @@ final class TrainCommand implements Runnable {
 
     @Override
     public void run() {
-        Backend backend = device.backend();
+        Backend backend = dtype.activationsOn(device.backend());
         try (Reward reward = rewardOptions.create(backend)) {
             TrainingSummary s = TexForceTrainer.builder()
                     .model(model).device(backend).weightDtype(dtype.value).reward(reward)

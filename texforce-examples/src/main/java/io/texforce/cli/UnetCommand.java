@@ -52,7 +52,7 @@ final class UnetCommand implements Runnable {
             context = st.tensor("encoder_hidden_states");
             t = st.floats("timestep");
         }
-        Backend be = device.backend();
+        Backend be = dtype.activationsOn(device.backend());
         UNet2DConditionModel unet = UNet2DConditionModel.load(ModelDir.component(model, "unet", "config.json"), be,
                 dtype.value);
         LoraSpec.attachAll(unet, loras);

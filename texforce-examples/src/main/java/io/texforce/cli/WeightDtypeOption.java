@@ -1,5 +1,6 @@
 package io.texforce.cli;
 
+import io.texforce.tensor.Backend;
 import io.texforce.tensor.WeightDtype;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
@@ -14,6 +15,34 @@ final class WeightDtypeOption {
                     + " products with these weights take 16-bit inputs and accumulate in fp32)."
                     + " Default: ${DEFAULT-VALUE}.")
     WeightDtype value = WeightDtype.FP32;
+
+    @Option(names = "--activations", paramLabel = "auto|fp32|bf16|fp16", defaultValue = "auto",
+            description = "Format of the activations on a GPU: bf16/fp16 halve the bytes every kernel moves and every"
+                    + " activation saved for the backward takes (GEMMs, convolutions and attention write 16-bit"
+                    + " results; sums, norm statistics, softmax, losses, LoRA and optimizer state stay fp32), as"
+                    + " a PyTorch model run in that dtype. auto: the --dtype of the weights on a GPU, fp32 on the CPU"
+                    + " (which computes in fp32 only). Default: ${DEFAULT-VALUE}.")
+    String activations = "auto";
+
+    /** Sets the activation format --activations asks for on {@code backend} and returns it. */
+    Backend activationsOn(Backend backend) {
+        WeightDtype act;
+        if (activations.equalsIgnoreCase("auto")) {
+            act = backend.name().startsWith("cuda") ? value : WeightDtype.FP32;
+        } else {
+            try {
+                act = WeightDtype.parse(activations);
+            } catch (IllegalArgumentException e) {
+                throw new UserError("--activations: " + e.getMessage() + " or auto");
+            }
+        }
+        try {
+            backend.setActivationDtype(act);
+        } catch (UnsupportedOperationException e) {
+            throw new UserError("--activations " + act.cliName() + ": " + e.getMessage());
+        }
+        return backend;
+    }
 
     static final class Converter implements ITypeConverter<WeightDtype> {
         @Override

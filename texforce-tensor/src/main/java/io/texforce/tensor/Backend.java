@@ -60,6 +60,16 @@ public interface Backend {
     /** Copies {@code src} into the (possibly strided) view {@code dst} of the same shape. */
     void copy(Tensor src, Tensor dst);
 
+    /**
+     * A new dense tensor holding the elements of {@code t} (any strides), in float32 unless this backend keeps
+     * activations of t's 16-bit format as they are ({@link #setActivationDtype}).
+     */
+    default Tensor denseCopy(Tensor t) {
+        Tensor out = full(t.shape(), 0f);
+        copy(t, out);
+        return out;
+    }
+
     /** A new tensor of the given shape with every element {@code value}. */
     Tensor full(int[] shape, float value);
 

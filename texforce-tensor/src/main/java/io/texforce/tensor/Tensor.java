@@ -524,15 +524,13 @@ public final class Tensor {
         if (isContiguous()) {
             return this;
         }
-        Tensor out = backend().full(shape, 0f);
-        backend().copy(this, out);
+        Tensor out = backend().denseCopy(this);
         return Autograd.record(out, "contiguous", g -> new Tensor[]{g}, this);
     }
 
     /** A new contiguous copy that owns its storage (never aliases this tensor). */
     public Tensor copy() {
-        Tensor out = backend().full(shape, 0f);
-        backend().copy(this, out);
+        Tensor out = backend().denseCopy(this);
         return Autograd.record(out, "copy", g -> new Tensor[]{g}, this);
     }
 
