@@ -88,7 +88,7 @@ public final class Checkpoint {
                 if (saved[i] != null) {
                     replay[i] = saved[i].detach();
                     if (edges[i] != null) {
-                        replay[i].requiresGrad(true);
+                        replay[i].tracked();
                         handBack.put(replay[i], edges[i]);
                     }
                 }

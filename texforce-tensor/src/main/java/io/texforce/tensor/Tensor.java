@@ -261,6 +261,15 @@ public final class Tensor {
         return this;
     }
 
+    /**
+     * Marks a leaf as requiring grad whatever its format: the fresh leaves of a checkpoint's replay, which may be
+     * 16-bit activations and are never trained (their gradients are handed back to the outer pass).
+     */
+    Tensor tracked() {
+        this.requiresGrad = true;
+        return this;
+    }
+
     /** The accumulated gradient of a leaf, or null. */
     public Tensor grad() {
         return grad;
