@@ -67,6 +67,19 @@ class DeviceCliTest {
     }
 
     @Test
+    void sixteenBitActivationsOnTheCpuAreAUserError() {
+        CliTest.Result r = run("embed", "--model", TestData.tinySd1().toString(), "--activations", "bf16", "--out",
+                tmp.resolve("e").toString(), "x");
+        assertEquals(2, r.code());
+        assertEquals("texforce embed: --activations bf16: the cpu backend keeps activations in fp32 only, not bf16",
+                r.err().strip());
+        CliTest.Result bad = run("embed", "--model", TestData.tinySd1().toString(), "--activations", "int8", "--out",
+                tmp.resolve("e").toString(), "x");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--activations: unknown weight dtype 'int8'"), bad.err());
+    }
+
+    @Test
     void modelCommandsOnTheForeignBackendMatchTheCpu() throws Exception {
         Path sd = TestData.tinySd1();
         Path unetIn = tmp.resolve("unet-in.safetensors"), latents = tmp.resolve("lat.safetensors");
@@ -157,6 +170,40 @@ class DeviceCliTest {
             System.out.printf("cli train --device cuda-emu, %s: %d tensors, max abs error vs cpu %.3e (largest "
                     + "value %.3e)%n", file, cpu.size(), worst, largest);
             assertTrue(worst <= 1e-4 * Math.max(1, largest), file + " max error " + worst);
+        }
+    }
+
+    @Test
+    void trainingWithBf16ActivationsOnTheEmulatorFollowsTheFloat32Updates() throws Exception {
+        CliTest.assumeCudaEmulator();
+        // bf16 weights on both; the emulated GPU also keeps activations in bf16 (--activations auto), the CPU in
+        // fp32. After two AdamW steps (each moves a weight by about lr = 3e-4, its direction set by the gradient's
+        // sign and size), the weights that took the same path differ by far less than lr.
+        for (String device : List.of("cpu", "cuda-emu")) {
+            CliTest.Result r = run("train", "--model", TestData.tinySd1().toString(), "--reward",
+                    "jpeg-compressibility", "--prompts", "animals", "--epochs", "1", "--samples-per-epoch", "2",
+                    "--batch-size", "2", "--gradient-accumulation", "1", "--steps", "3", "--eval-images", "1",
+                    "--mode", "JOINT", "--inner-epochs", "2", "--no-progress", "--dtype", "bf16", "--device", device,
+                    "--out", tmp.resolve("bf16-" + device).toString());
+            assertEquals(0, r.code(), device + ": " + r.err());
+        }
+        for (String file : List.of("lora.safetensors", "unet_lora.safetensors")) {
+            var cpu = SafeTensors.loadAll(tmp.resolve("bf16-cpu").resolve(file));
+            var dev = SafeTensors.loadAll(tmp.resolve("bf16-cuda-emu").resolve(file));
+            assertEquals(cpu.keySet(), dev.keySet());
+            long close = 0, total = 0;
+            for (String k : cpu.keySet()) {
+                float[] c = cpu.get(k).toFloatArray(), d = dev.get(k).toFloatArray();
+                for (int i = 0; i < c.length; i++) {
+                    assertTrue(Float.isFinite(d[i]), file + " " + k + "[" + i + "] = " + d[i]);
+                    close += Math.abs(d[i] - c[i]) < 1.5e-4 ? 1 : 0;
+                }
+                total += c.length;
+            }
+            double share = (double) close / total;
+            System.out.printf("cli train --dtype bf16, cuda-emu (bf16 activations) vs cpu (fp32 activations), %s: "
+                    + "%.2f%% of %d weights within lr/2%n", file, 100 * share, total);
+            assertTrue(share >= 0.95, file + ": only " + share + " of the weights followed the float32 updates");
         }
     }
 

@@ -33,7 +33,8 @@ class GoldensCommandTest {
 
     /**
      * The GPU code path (CudaBackend's Java side, the kernels of native/ and the GEMM calls) on the CUDA host
-     * emulator, fp32 and with bf16/fp16 weights; skipped where texforce-cuda's build could not make the emulator.
+     * emulator, fp32 and with bf16/fp16 weights, which on a GPU bring activations of their format (--activations
+     * auto); skipped where texforce-cuda's build could not make the emulator.
      */
     @Test
     void everyGoldenPassesOnTheCudaEmulator() {
@@ -43,6 +44,7 @@ class GoldensCommandTest {
                     "cuda-emu", "--dtype", dtype);
             System.out.print(r.out());
             assertEquals(0, r.code(), r.out() + r.err());
+            assertTrue(r.out().contains("weights " + dtype + ", activations " + dtype), r.out());
             assertTrue(r.out().contains("all goldens within tolerance"), r.out());
         }
     }
