@@ -147,6 +147,7 @@ final class BenchCommand implements Runnable {
         });
         json.put("params_m", unet.parameterCount() / 1e6);
         json.put("weight_dtype", dtype.value.cliName());
+        json.put("activation_dtype", be.activationDtype().cliName());
         json.put("param_mb", unet.parameterBytes() >> 20);
         json.put("latent", latent);
         json.put("batch", batch);
@@ -205,6 +206,7 @@ final class BenchCommand implements Runnable {
         json.put("trained_steps", trainedSteps);
         json.put("gradient_checkpointing", gradientCheckpointing);
         json.put("weight_dtype", dtype.value.cliName());
+        json.put("activation_dtype", be.activationDtype().cliName());
         json.put("build_s", round(buildS));
         json.put("step_s", round(step));
         json.put("samples_per_s", round(batch / step));
