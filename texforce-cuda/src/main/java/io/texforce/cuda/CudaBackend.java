@@ -214,6 +214,16 @@ public final class CudaBackend implements Backend {
         return new long[]{allocator.liveBytes(), allocator.cachedBytes()};
     }
 
+    /** The most bytes live tensors held at once since {@link #resetPeakMemory} (or since the backend started). */
+    public long peakMemory() {
+        return allocator.peakLiveBytes();
+    }
+
+    /** Starts {@link #peakMemory} over from the bytes live now. */
+    public void resetPeakMemory() {
+        allocator.resetPeak();
+    }
+
     // ------------------------------------------------------------------ storage
 
     /** Makes this GPU's primary context current on the calling thread (a no-op when it already is). */

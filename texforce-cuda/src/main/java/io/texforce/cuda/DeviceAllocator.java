@@ -33,7 +33,7 @@ final class DeviceAllocator {
     private final Map<Long, ArrayDeque<Long>> free = new HashMap<>();
     private final ReferenceQueue<Object> released = new ReferenceQueue<>();
     private final Set<Block> live = new HashSet<>();
-    private long cachedBytes, liveBytes;
+    private long cachedBytes, liveBytes, peakLiveBytes;
 
     private final class Block extends PhantomReference<Object> {
         final long pointer, bytes;
@@ -76,6 +76,7 @@ final class DeviceAllocator {
         T result = owner.apply(pointer);
         live.add(new Block(result, pointer, size));
         liveBytes += size;
+        peakLiveBytes = Math.max(peakLiveBytes, liveBytes);
         return result;
     }
 
@@ -188,6 +189,19 @@ final class DeviceAllocator {
     synchronized long liveBytes() {
         reclaim();
         return liveBytes;
+    }
+
+    /**
+     * The most bytes live tensors held at once since the last {@link #resetPeak} (blocks of tensors not yet found
+     * unreachable by the garbage collector count as live, as they do on the device).
+     */
+    synchronized long peakLiveBytes() {
+        return peakLiveBytes;
+    }
+
+    synchronized void resetPeak() {
+        reclaim();
+        peakLiveBytes = liveBytes;
     }
 
     synchronized long cachedBytes() {

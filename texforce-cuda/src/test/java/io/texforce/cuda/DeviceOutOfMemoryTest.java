@@ -63,6 +63,21 @@ class DeviceOutOfMemoryTest {
     }
 
     /** The emulator's allocator with nothing cached (blocks of earlier tests collected and given back). */
+    @Test
+    void thePeakCountsTheMostBytesHeldAtOnceUntilReset() {
+        DeviceAllocator allocator = emptyAllocator();
+        allocator.resetPeak();
+        long base = allocator.liveBytes(), mib = 1L << 20;
+        long[] a = allocator.allocate(8 * mib, p -> new long[]{p});
+        long[] b = allocator.allocate(4 * mib, p -> new long[]{p});
+        assertEquals(base + 12 * mib, allocator.peakLiveBytes());
+        b = null;
+        System.gc();
+        allocator.resetPeak();
+        assertEquals(allocator.liveBytes(), allocator.peakLiveBytes(), "reset starts from what is live");
+        assertTrue(allocator.peakLiveBytes() >= base + 8 * mib && a[0] != 0);
+    }
+
     private static DeviceAllocator emptyAllocator() {
         DeviceAllocator allocator = TestEmulator.backendOrSkip().allocator();
         System.gc();

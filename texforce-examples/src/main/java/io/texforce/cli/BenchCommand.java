@@ -122,6 +122,7 @@ final class BenchCommand implements Runnable {
         json.put("peak_heap_mb", peakHeapMb());
         json.put("peak_rss_mb", peakRssMb());
         if (be instanceof CudaBackend gpu) {
+            json.put("gpu_peak_mb", gpu.peakMemory() >> 20);
             json.put("gpu_live_mb", gpu.memoryInUse()[0] >> 20);
             json.put("gpu_cached_mb", gpu.memoryInUse()[1] >> 20);
         }
@@ -139,7 +140,7 @@ final class BenchCommand implements Runnable {
         Tensor context = gen.randn(be, batch, 77, c.crossAttentionDim()[0]);
         float[] t = new float[batch];
         java.util.Arrays.fill(t, 500f);
-        resetPeaks();
+        resetPeaks(be);
         double fwd = median(be, () -> {
             try (var g = GradMode.noGrad()) {
                 unet.forward(sample, t, context);
@@ -177,7 +178,7 @@ final class BenchCommand implements Runnable {
         StableDiffusionPipeline pipe = model != null ? StableDiffusionPipeline.load(model, be, dtype.value)
                 : BenchModels.pipeline(config, tokenizer, be, dtype.value);
         double buildS = (System.nanoTime() - t0) / 1e9;
-        resetPeaks();
+        resetPeaks(be);
         double[] epochSeconds = new double[Math.max(1, iterations)];
         Path runs;
         try {
@@ -251,8 +252,11 @@ final class BenchCommand implements Runnable {
         return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 
-    private static void resetPeaks() {
+    private static void resetPeaks(Backend be) {
         ManagementFactory.getMemoryPoolMXBeans().forEach(MemoryPoolMXBean::resetPeakUsage);
+        if (be instanceof CudaBackend gpu) {
+            gpu.resetPeakMemory();
+        }
     }
 
     private static long peakHeapMb() {
