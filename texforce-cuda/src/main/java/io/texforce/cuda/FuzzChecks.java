@@ -4,6 +4,7 @@ import io.texforce.tensor.Backend;
 import io.texforce.tensor.BinaryOp;
 import io.texforce.tensor.ReduceOp;
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.WeightDtype;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -30,7 +31,7 @@ final class FuzzChecks {
         Random r = new Random(seed);
         List<ParityCheck> out = new ArrayList<>();
         for (int i = 0; i < forward; i++) {
-            Case c = randomCase(r, i);
+            Case c = randomCase(r, i, WeightDtype.FP32);
             out.add(new ParityCheck("fuzz " + c.name(), TOLERANCE, be -> new Tensor[]{c.op().apply(be)}));
         }
         for (int i = 0; i < gradients; i++) {
@@ -41,10 +42,48 @@ final class FuzzChecks {
         return out;
     }
 
-    /** A recipe for a tensor, replayed on each backend: random data of a base shape, then view operations. */
-    private record Recipe(float[] data, int[] base, List<Function<Tensor, Tensor>> views) {
+    /**
+     * {@code forward} random op cases on 16-bit activations: every input is a view of a base tensor holding values of
+     * {@code format}, stored in that format on the GPU (whose activations are then {@code format} too) and as
+     * float32 on the CPU; both sides' outputs are rounded to the format before they are compared, so they differ by
+     * at most one unit in its last place (plus float32 slack).
+     */
+    static List<ParityCheck> halfCases(long seed, int forward, WeightDtype format) {
+        Random r = new Random(seed);
+        List<ParityCheck> out = new ArrayList<>();
+        for (int i = 0; i < forward; i++) {
+            Case c = randomCase(r, i, format);
+            out.add(new ParityCheck("fuzz " + format.cliName() + " " + c.name(),
+                    HalfActivationChecks.ulp(format) + TOLERANCE, be -> {
+                        if (!(be instanceof CudaBackend g)) {
+                            return new Tensor[]{rounded(c.op().apply(be), format)};
+                        }
+                        WeightDtype before = g.activationDtype();
+                        g.setActivationDtype(format);
+                        try {
+                            return new Tensor[]{rounded(c.op().apply(be), format)};
+                        } finally {
+                            g.setActivationDtype(before);
+                        }
+                    }));
+        }
+        return out;
+    }
+
+    private static Tensor rounded(Tensor t, WeightDtype format) {
+        float[] v = t.toFloatArray();
+        for (int i = 0; i < v.length; i++) v[i] = format.round(v[i]);
+        return Tensor.of(t.backend(), v, t.shape());
+    }
+
+    /**
+     * A recipe for a tensor, replayed on each backend: random data of a base shape (values of {@code format},
+     * stored in it on the GPU), then view operations.
+     */
+    private record Recipe(float[] data, int[] base, List<Function<Tensor, Tensor>> views, WeightDtype format) {
         Tensor build(Backend b) {
-            return view(Tensor.of(b, data, base));
+            Tensor t = Tensor.of(b, data, base);
+            return view(format.isHalf() && b instanceof CudaBackend ? t.to(format) : t);
         }
 
         /** The views applied to {@code leaf} (a base tensor built from {@link #data}, e.g. one that requires grad). */
@@ -62,7 +101,7 @@ final class FuzzChecks {
     }
 
     /** A tensor of {@code shape} reached through random views of a larger or permuted base. */
-    private static Recipe recipe(Random r, int[] shape) {
+    private static Recipe recipe(Random r, int[] shape, WeightDtype format) {
         int rank = shape.length;
         List<Function<Tensor, Tensor>> views = new ArrayList<>();
         int[] base = shape.clone();
@@ -94,8 +133,8 @@ final class FuzzChecks {
         int n = 1;
         for (int v : stored) n *= v;
         float[] data = new float[n];
-        for (int i = 0; i < n; i++) data[i] = (float) r.nextGaussian();
-        return new Recipe(data, stored, views);
+        for (int i = 0; i < n; i++) data[i] = format.round((float) r.nextGaussian());
+        return new Recipe(data, stored, views, format);
     }
 
     private static int[] identity(int n) {
@@ -123,14 +162,14 @@ final class FuzzChecks {
     private record Case(String name, Function<Backend, Tensor> op) {
     }
 
-    private static Case randomCase(Random r, int index) {
+    private static Case randomCase(Random r, int index, WeightDtype format) {
         int rank = 1 + r.nextInt(4);
         int[] shape = randomShape(r, rank);
-        Recipe a = recipe(r, shape);
+        Recipe a = recipe(r, shape, format);
         String s = Arrays.toString(shape);
         switch (r.nextInt(8)) {
             case 0 -> {
-                Recipe b = recipe(r, broadcastable(r, shape));
+                Recipe b = recipe(r, broadcastable(r, shape), format);
                 BinaryOp op = BinaryOp.values()[r.nextInt(6)];
                 boolean swap = r.nextBoolean();
                 return new Case(index + ": binary " + op + " " + s, be -> swap
@@ -167,7 +206,7 @@ final class FuzzChecks {
                 if (batch.length == 0) batchB = new int[0];
                 int[] as = concat(batch, ta ? new int[]{k, m} : new int[]{m, k});
                 int[] bs = concat(r.nextBoolean() ? batchB : batch, tb ? new int[]{n, k} : new int[]{k, n});
-                Recipe ra = recipe(r, as), rb = recipe(r, bs);
+                Recipe ra = recipe(r, as, format), rb = recipe(r, bs, format);
                 return new Case(index + ": matmul " + Arrays.toString(as) + (ta ? "^T" : "") + " x "
                         + Arrays.toString(bs) + (tb ? "^T" : ""),
                         be -> Tensor.matmul(ra.build(be), rb.build(be), ta, tb));
@@ -176,12 +215,12 @@ final class FuzzChecks {
                 int dim = r.nextInt(rank);
                 int[] other = shape.clone();
                 other[dim] = 1 + r.nextInt(4);
-                Recipe b = recipe(r, other);
+                Recipe b = recipe(r, other, format);
                 return new Case(index + ": concat " + s + " + " + Arrays.toString(other) + " along " + dim,
                         be -> Tensor.concat(List.of(a.build(be), b.build(be), a.build(be)), dim));
             }
             case 5 -> {
-                Recipe c = recipe(r, broadcastable(r, shape)), b = recipe(r, broadcastable(r, shape));
+                Recipe c = recipe(r, broadcastable(r, shape), format), b = recipe(r, broadcastable(r, shape), format);
                 return new Case(index + ": where " + s, be -> Tensor.where(c.build(be).gt(be.full(new int[]{1}, 0f)),
                         a.build(be), b.build(be)));
             }
@@ -199,7 +238,7 @@ final class FuzzChecks {
      * view(y)) for a random binary op and a random f, and L = sum(z * g); returns dL/dx and dL/dy.
      */
     private static Function<Backend, Tensor[]> gradientCase(Random r, int[] shape) {
-        Recipe a = recipe(r, shape), b = recipe(r, broadcastable(r, shape));
+        Recipe a = recipe(r, shape, WeightDtype.FP32), b = recipe(r, broadcastable(r, shape), WeightDtype.FP32);
         int op = r.nextInt(3), f = r.nextInt(4);
         int n = 1;
         for (int v : shape) n *= v;

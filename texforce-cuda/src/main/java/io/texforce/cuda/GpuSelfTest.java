@@ -2,6 +2,8 @@ package io.texforce.cuda;
 
 import io.texforce.tensor.cpu.CpuBackend;
 
+import io.texforce.tensor.WeightDtype;
+
 import java.util.List;
 import java.util.Locale;
 
@@ -42,6 +44,7 @@ public final class GpuSelfTest {
         System.out.printf("%-48s %12s %10s %10s %10s  %s%n", "check", "max error", "tolerance", "gpu ms", "cpu ms",
                 "result");
         int failed = 0, run = 0;
+        int[] failures = {0};
         for (ParityCheck check : ParityChecks.all()) {
             if (matches(check, filter)) {
                 run++;
@@ -49,26 +52,39 @@ public final class GpuSelfTest {
                 if (r == null || !r.passed()) failed++;
             }
         }
-        // The random cases print a line only when they fail, then one summary line.
-        List<ParityCheck> fuzz = FuzzChecks.cases(FUZZ_SEED, 1000, 250).stream()
-                .filter(c -> matches(c, filter)).toList();
-        if (!fuzz.isEmpty()) {
-            int fuzzFailed = 0;
-            double worst = 0;
-            for (ParityCheck check : fuzz) {
-                run++;
-                ParityCheck.Result r = runAndPrint(check, gpu, false);
-                if (r == null || !r.passed()) fuzzFailed++;
-                if (r != null) worst = Math.max(worst, r.maxError());
-            }
-            failed += fuzzFailed;
-            System.out.printf("%-48s %12.3e %10.1e %21s  %s%n", fuzz.size() + " random fuzz cases (worst)", worst,
-                    FuzzChecks.TOLERANCE, "", fuzzFailed == 0 ? "ok" : fuzzFailed + " FAILED");
+        // The random cases print a line only when they fail, then one summary line per group.
+        run += runFuzz("random fuzz cases", FuzzChecks.cases(FUZZ_SEED, 1000, 250), filter, gpu, failures);
+        for (WeightDtype d : new WeightDtype[]{WeightDtype.BF16, WeightDtype.FP16}) {
+            run += runFuzz("random " + d.cliName() + " activation fuzz cases", FuzzChecks.halfCases(FUZZ_SEED, 250, d),
+                    filter, gpu, failures);
         }
+        failed += failures[0];
         long[] mem = gpu.memoryInUse();
         System.out.printf("%d checks, %d failed; device memory: %d MiB live, %d MiB cached%n", run, failed,
                 mem[0] >> 20, mem[1] >> 20);
         return failed == 0 ? 0 : 1;
+    }
+
+    /**
+     * Runs the random cases that match {@code filter}, printing failures and one summary line; adds the failures to
+     * {@code failures[0]} and returns how many ran.
+     */
+    private static int runFuzz(String label, List<ParityCheck> cases, String filter, CudaBackend gpu, int[] failures) {
+        List<ParityCheck> fuzz = cases.stream().filter(c -> matches(c, filter)).toList();
+        if (fuzz.isEmpty()) {
+            return 0;
+        }
+        int fuzzFailed = 0;
+        double worst = 0;
+        for (ParityCheck check : fuzz) {
+            ParityCheck.Result r = runAndPrint(check, gpu, false);
+            if (r == null || !r.passed()) fuzzFailed++;
+            if (r != null) worst = Math.max(worst, r.maxError());
+        }
+        System.out.printf("%-48s %12.3e %10.1e %21s  %s%n", fuzz.size() + " " + label + " (worst)", worst,
+                fuzz.get(0).tolerance(), "", fuzzFailed == 0 ? "ok" : fuzzFailed + " FAILED");
+        failures[0] += fuzzFailed;
+        return fuzz.size();
     }
 
     private static boolean matches(ParityCheck check, String filter) {

@@ -1,7 +1,9 @@
 package io.texforce.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.texforce.tensor.WeightDtype;
 import io.texforce.tensor.cpu.CpuBackend;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -35,5 +37,21 @@ class CudaFuzzTest {
         }
         System.out.printf("%d random cases on the CUDA emulator, worst error %.3e (%s)%n", cases.size(), worst,
                 worstCase);
+    }
+
+    @Test
+    void randomOpsOnSixteenBitActivationsMatchTheCpuWithinOneUlp() {
+        for (WeightDtype d : new WeightDtype[]{WeightDtype.BF16, WeightDtype.FP16}) {
+            List<ParityCheck> cases = FuzzChecks.halfCases(GpuSelfTest.FUZZ_SEED, 250, d);
+            double worst = 0;
+            for (ParityCheck c : cases) {
+                ParityCheck.Result r = c.run(CpuBackend.INSTANCE, emulator);
+                worst = Math.max(worst, r.maxError());
+                assertTrue(r.passed(), () -> r.name() + ": error " + r.maxError() + " > " + r.tolerance());
+            }
+            assertEquals(WeightDtype.FP32, emulator.activationDtype(), "each case restores the activation format");
+            System.out.printf("%d random %s-activation cases on the CUDA emulator, worst error %.3e (one ulp: %.1e)%n",
+                    cases.size(), d.cliName(), worst, HalfActivationChecks.ulp(d));
+        }
     }
 }
