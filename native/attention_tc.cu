@@ -284,7 +284,7 @@ __device__ __forceinline__ void tc_tile_product(const T* a, int lda, const T* b,
 template <class F>
 __device__ void attention_backward_tc(const Typed& q, const Typed& k, const Typed& v, const Typed& g_out,
                                       const float* __restrict__ lse, const float* __restrict__ delta,
-                                      float* __restrict__ gq, float* __restrict__ gk, float* __restrict__ gv,
+                                      float* __restrict__ gq, const Typed& gk, const Typed& gv,
                                       int nq, int nk, int d, int dv, float scale, int causal) {
     namespace wmma = nvcuda::wmma;
     using T = typename F::Element;
@@ -381,11 +381,11 @@ __device__ void attention_backward_tc(const Typed& q, const Typed& k, const Type
     const int kn = min(TC_KEYS, nk - j0);
     for (int idx = threadIdx.x; idx < kn * d; idx += blockDim.x) {
         const int c = idx / d, t = idx % d;
-        gk[((size_t) h * nk + j0 + c) * d + t] = gks[c * gk_stride + t];
+        gk.store(((size_t) h * nk + j0 + c) * d + t, gks[c * gk_stride + t]);
     }
     for (int idx = threadIdx.x; idx < kn * dv; idx += blockDim.x) {
         const int c = idx / dv, e = idx % dv;
-        gv[((size_t) h * nk + j0 + c) * dv + e] = gvs[c * gv_stride + e];
+        gv.store(((size_t) h * nk + j0 + c) * dv + e, gvs[c * gv_stride + e]);
     }
 }
 
@@ -393,8 +393,8 @@ __device__ void attention_backward_tc(const Typed& q, const Typed& k, const Type
 // shared memory; d and dv at most TC_MAX_DIM; gq zeroed by the caller.
 extern "C" __global__ void __launch_bounds__(TC_THREADS, TC_MIN_BLOCKS)
 attention_backward_tc_bf16(Typed q, Typed k, Typed v, Typed g_out, const float* __restrict__ lse,
-                           const float* __restrict__ delta, float* __restrict__ gq, float* __restrict__ gk,
-                           float* __restrict__ gv, int nq, int nk, int d, int dv, float scale, int causal) {
+                           const float* __restrict__ delta, float* __restrict__ gq, Typed gk, Typed gv, int nq,
+                           int nk, int d, int dv, float scale, int causal) {
 #if TF_BF16_MMA
     attention_backward_tc<Bf16>(q, k, v, g_out, lse, delta, gq, gk, gv, nq, nk, d, dv, scale, causal);
 #else
@@ -404,7 +404,7 @@ attention_backward_tc_bf16(Typed q, Typed k, Typed v, Typed g_out, const float* 
 
 extern "C" __global__ void __launch_bounds__(TC_THREADS, TC_MIN_BLOCKS)
 attention_backward_tc_fp16(Typed q, Typed k, Typed v, Typed g_out, const float* __restrict__ lse,
-                           const float* __restrict__ delta, float* __restrict__ gq, float* __restrict__ gk,
-                           float* __restrict__ gv, int nq, int nk, int d, int dv, float scale, int causal) {
+                           const float* __restrict__ delta, float* __restrict__ gq, Typed gk, Typed gv, int nq,
+                           int nk, int d, int dv, float scale, int causal) {
     attention_backward_tc<Fp16>(q, k, v, g_out, lse, delta, gq, gk, gv, nq, nk, d, dv, scale, causal);
 }

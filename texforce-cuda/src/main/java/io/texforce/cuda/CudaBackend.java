@@ -35,7 +35,8 @@ import java.util.Optional;
  * <p>Activations are float32 unless {@link #setActivationDtype} asks for a 16-bit format: then matrix products,
  * convolutions and tensor-core attention write their results in that format, and the kernels after them read and
  * write 16-bit tensors directly (native/typed.cuh): an elementwise or normalisation result takes the common format of
- * its tensor inputs (float32 when they differ, so a float32 operand keeps the result float32), computed in float32.
+ * its full-size tensor inputs (float32 when they differ; a broadcast float32 operand such as a bias does not count,
+ * see {@link #broadcastResult}), computed in float32.
  * Reductions, softmax, norm statistics, embeddings, parameter gradients of convolutions and everything an optimizer
  * touches stay float32. See docs/design.md, "Mixed precision".
  *
@@ -261,6 +262,21 @@ public final class CudaBackend implements Backend {
         return a == b ? a : WeightDtype.FP32;
     }
 
+    /**
+     * The format of a broadcasting binary result of {@code numel} elements: the common format of the operands that
+     * are not broadcast up to it. A smaller float32 operand (a Linear's bias, a per-channel scale, a timestep
+     * embedding added to every pixel) so takes the format of the full-size 16-bit one, as a bias does inside a
+     * 16-bit Linear in PyTorch, instead of turning a whole activation into float32; two full-size operands of
+     * different formats give float32, and so do two broadcast ones.
+     */
+    static WeightDtype broadcastResult(Tensor x, Tensor y, int numel) {
+        boolean xFull = x.numel() == numel, yFull = y.numel() == numel;
+        if (xFull != yFull) {
+            return xFull ? x.dtype() : y.dtype();
+        }
+        return common(x.dtype(), y.dtype());
+    }
+
     /** t as dense row-major elements of its own format: t itself when it already is, else a contiguous copy. */
     private Tensor contiguous(Tensor t) {
         storage(t);
@@ -473,7 +489,7 @@ public final class CudaBackend implements Backend {
         storage(x);
         storage(y);
         int[] shape = Shape.broadcast(x.shape(), y.shape());
-        Tensor out = empty(common(x.dtype(), y.dtype()), shape);
+        Tensor out = empty(broadcastResult(x, y, Shape.numel(shape)), shape);
         Indexer ix = Indexer.of(shape, broadcastStrides(x, shape), broadcastStrides(y, shape));
         kernels.elementwise("binary", out.numel(), op.ordinal(), new Typed(x), new Typed(y), new Typed(out), ix,
                 out.numel());
@@ -487,7 +503,7 @@ public final class CudaBackend implements Backend {
         storage(x);
         storage(y);
         int[] shape = Shape.broadcast(Shape.broadcast(condition.shape(), x.shape()), y.shape());
-        Tensor out = empty(common(x.dtype(), y.dtype()), shape);
+        Tensor out = empty(broadcastResult(x, y, Shape.numel(shape)), shape);
         Indexer ix = Indexer.of(shape, broadcastStrides(condition, shape), broadcastStrides(x, shape),
                 broadcastStrides(y, shape));
         kernels.elementwise("where_select", out.numel(), new Typed(condition), new Typed(x), new Typed(y),
@@ -1010,14 +1026,19 @@ public final class CudaBackend implements Backend {
         int rounding = TensorCoreAttention.backwardRounding(precision, d, dv, computeCapability, sharedMemoryOptIn);
         kernels.launch("attention_delta", Math.ceilDiv(b * nq, rowsPerBlock), 1, KernelModule.THREADS, 0,
                 typed(gOut), typed(out), delta, b * nq, dv, rounding);
-        // The gradients are float32 (gq accumulates across key tiles with atomics).
-        Tensor gq = zeros(qs), gk = empty(ks), gv = empty(vs);
+        // gq accumulates across key tiles with atomics, so it is float32; the tensor-core kernel writes gk and gv
+        // once each, in the activation format when that is the precision.
+        Tensor gq = zeros(qs);
         if (TensorCoreAttention.backwardApplies(precision, d, dv, computeCapability, sharedMemoryOptIn)) {
+            WeightDtype format = activations == precision ? precision : WeightDtype.FP32;
+            Tensor gk = empty(format, ks), gv = empty(format, vs);
             kernels.launch(TensorCoreAttention.backwardKernel(precision), TensorCoreAttention.backwardBlocks(nk), b,
                     TensorCoreAttention.THREADS, TensorCoreAttention.backwardSharedBytes(d, dv), typed(q), typed(k),
-                    typed(v), typed(gOut), dense(lse), delta, gq, gk, gv, nq, nk, d, dv, scale, causal ? 1 : 0);
+                    typed(v), typed(gOut), dense(lse), delta, gq, new Typed(gk), new Typed(gv), nq, nk, d, dv, scale,
+                    causal ? 1 : 0);
             return new Tensor[]{gq, gk, gv};
         }
+        Tensor gk = empty(ks), gv = empty(vs);
         int tile = attentionTile(true, d, dv);
         Tensor g = dense(gOut);
         kernels.launch("attention_backward", Math.ceilDiv(nk, tile), b, KernelModule.THREADS,

@@ -104,8 +104,14 @@ final class HalfActivationChecks {
                 b.unaryBackward(UnaryOp.GELU, act(b, d, "agelu", 1, 33, 65), act(b, d, "agelu", 0, 33, 65), 0f)}));
         c.add(check("binary ADD broadcast (residual)", d, fp32, formats(H), b -> new Tensor[]{
                 b.binary(BinaryOp.ADD, act(b, d, "aadd", 0, 2, 8, 5, 5), act(b, d, "aadd", 1, 2, 8, 1, 1))}));
+        // Both operands broadcast: float32 decides, as between two full-size operands.
         c.add(check("binary MUL with float32 (promoted)", d, fp32, formats(F), b -> new Tensor[]{
                 b.binary(BinaryOp.MUL, act(b, d, "amul", 0, 4, 1, 33), ParityChecks.input(b, "amul", 1, 5, 33))}));
+        c.add(check("binary SUB of full-size float32 (promoted)", d, fp32, formats(F), b -> new Tensor[]{
+                b.binary(BinaryOp.SUB, ParityChecks.input(b, "asub", 0, 2, 4, 9), act(b, d, "asub", 1, 2, 4, 9))}));
+        // A float32 bias broadcast over a 16-bit activation takes its format (a Linear's bias, a timestep embedding).
+        c.add(check("binary ADD of a float32 bias (16-bit result)", d, fp32, formats(H), b -> new Tensor[]{
+                b.binary(BinaryOp.ADD, ParityChecks.input(b, "abias", 0, 96), act(b, d, "abias", 1, 2, 7, 96))}));
         c.add(check("where", d, 0, formats(H), b -> new Tensor[]{b.where(ParityChecks.input(b, "awhere", 0, 3, 1, 8),
                 act(b, d, "awhere", 1, 4, 8), act(b, d, "awhere", 2, 3, 4, 1))}));
         c.add(check("clamp", d, 0, formats(H), b -> new Tensor[]{b.clamp(act(b, d, "aclamp", 0, 100), -0.5f, 0.7f)}));
@@ -165,8 +171,9 @@ final class HalfActivationChecks {
         c.add(check(att, d, ParityChecks.halfAttentionTolerance(d, false), formats(null, F), b -> b.attention(
                 act(b, d, att, 0, 2, 100, 40), act(b, d, att, 1, 2, 77, 40), act(b, d, att, 2, 2, 77, 40), scale,
                 false, d)));
-        c.add(check(att + " backward (float32 gradients)", d, ParityChecks.halfAttentionTolerance(d, true),
-                formats(F, F, F), b -> {
+        // gq accumulates with atomics (float32); gk and gv come in the activation format from the tensor cores.
+        c.add(check(att + " backward", d, ParityChecks.halfAttentionTolerance(d, true), formats(F, null, null),
+                b -> {
                     Tensor q = act(b, d, att, 0, 2, 100, 40), k = act(b, d, att, 1, 2, 77, 40),
                             v = act(b, d, att, 2, 2, 77, 40);
                     Tensor[] f = b.attention(q, k, v, scale, false, d);

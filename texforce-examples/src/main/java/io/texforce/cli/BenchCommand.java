@@ -162,7 +162,11 @@ final class BenchCommand implements Runnable {
             });
             json.put("forward_backward_s", round(fb));
             json.put("gradient_checkpointing", gradientCheckpointing);
-            json.put("graph_mb", graphMb(() -> unet.forward(sample, t, context.detach().requiresGrad(true))));
+            double[] graph = graphMb(be, () -> unet.forward(sample, t, context.detach().requiresGrad(true)));
+            json.put("graph_mb", (long) graph[0]);
+            if (be instanceof CudaBackend) {
+                json.put("graph_device_mb", round(graph[1]));
+            }
         }
     }
 
@@ -239,12 +243,39 @@ final class BenchCommand implements Runnable {
      * Heap that the autograd graph of one forward pass holds (live data after a full collection, with and without
      * the graph): the activation memory a backward pass starts from. The graph is then back-propagated.
      */
-    private static long graphMb(java.util.function.Supplier<Tensor> forward) {
-        long before = liveHeap();
+    /**
+     * {heap MiB, device MiB} the autograd graph of {@code forward} holds: what is live after it minus before, after a
+     * collection each time (device blocks return to the allocator when the collector finds their tensors).
+     */
+    private static double[] graphMb(Backend be, java.util.function.Supplier<Tensor> forward) {
+        long before = liveHeap(), deviceBefore = liveDevice(be);
         Tensor out = forward.get();
-        long with = liveHeap();
+        long with = liveHeap(), deviceWith = liveDevice(be);
         out.sum().backward();
-        return (with - before) >> 20;
+        return new double[]{(with - before) >> 20, (deviceWith - deviceBefore) / (double) (1 << 20)};
+    }
+
+    /** Device bytes held by live tensors once the collector has found the unreachable ones (0 off the GPU). */
+    private static long liveDevice(Backend be) {
+        if (!(be instanceof CudaBackend gpu)) {
+            return 0;
+        }
+        long live = Long.MAX_VALUE;
+        // Phantom references reach the allocator's queue shortly after a collection: settle on a stable count.
+        for (int i = 0; i < 5; i++) {
+            System.gc();
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            long now = gpu.memoryInUse()[0];
+            if (now == live) {
+                break;
+            }
+            live = now;
+        }
+        return live;
     }
 
     private static long liveHeap() {

@@ -42,9 +42,23 @@ final class GoldensCommand implements Callable<Integer> {
     @Mixin
     DeviceOption device;
 
-    /** Tolerances on the error relative to the golden's largest magnitude, per weight dtype. */
+    /** Tolerances on the error relative to the golden's largest magnitude, per weight and activation dtype. */
     private record Tolerance(double model, double gradient, double pipeline) {
-        static Tolerance of(WeightDtype d) {
+        static Tolerance of(WeightDtype d, WeightDtype activations) {
+            Tolerance weights = of(d);
+            if (!activations.isHalf()) {
+                return weights;
+            }
+            // 16-bit activations (GPU) round every GEMM output and the kernels after it: the CUDA host emulator
+            // measures about twice the errors of 16-bit weights alone on tiny-sd1 (bf16: U-Net 2.0e-2, its
+            // gradient 2.8e-2, text encoder 1.3e-2; fp16: 2.8e-3, 3.9e-3, 1.5e-3); about 2.5x that margin.
+            Tolerance act = activations == WeightDtype.BF16 ? new Tolerance(5e-2, 1e-1, 2e-1)
+                    : new Tolerance(1e-2, 3e-2, 5e-2);
+            return new Tolerance(Math.max(weights.model, act.model), Math.max(weights.gradient, act.gradient),
+                    Math.max(weights.pipeline, act.pipeline));
+        }
+
+        private static Tolerance of(WeightDtype d) {
             return switch (d) {
                 // fp32: the test suite's bounds (1e-4 absolute on outputs of magnitude ~1-5, gradients 1e-3).
                 case FP32 -> new Tolerance(1e-4, 1e-3, 1e-4);
@@ -67,7 +81,7 @@ final class GoldensCommand implements Callable<Integer> {
             throw new UserError(model + " has no golden/golden.safetensors (a fixture folder such as testdata/tiny-sd1)");
         }
         Backend be = dtype.activationsOn(device.backend());
-        Tolerance tol = Tolerance.of(dtype.value);
+        Tolerance tol = Tolerance.of(dtype.value, be.activationDtype());
         System.out.printf("device %s, weights %s, activations %s%n", be.name(), dtype.value.cliName(),
                 be.activationDtype().cliName());
         System.out.printf("%-44s %12s %12s %10s  %s%n", "golden", "max error", "relative", "tolerance", "result");
