@@ -99,6 +99,14 @@ public final class TexForceTrainer {
                 b.device != null ? b.device : CpuBackend.INSTANCE,
                 b.weightDtype == null ? WeightDtype.FP32 : b.weightDtype);
         this.weightDtype = pipeline.unet().weightDtype();
+        if (b.activationDtype != null) {
+            try {
+                pipeline.backend().setActivationDtype(b.activationDtype);
+            } catch (UnsupportedOperationException e) {
+                throw new IllegalArgumentException("activationDtype(" + b.activationDtype.cliName() + "): "
+                        + e.getMessage(), e);
+            }
+        }
         this.reward = b.reward;
         this.prompts = b.prompts;
         this.config = b.config.build();
@@ -120,6 +128,11 @@ public final class TexForceTrainer {
     /** How the frozen weights of the pipeline are stored (fp32 unless asked for; LoRA and AdamW are fp32). */
     public WeightDtype weightDtype() {
         return weightDtype;
+    }
+
+    /** The format activations are kept in on the pipeline's backend (see {@link Builder#activationDtype}). */
+    public WeightDtype activationDtype() {
+        return pipeline.backend().activationDtype();
     }
 
     /** Trains (or, with {@code resume}, continues) until {@code epochs} epochs are done. */
@@ -499,6 +512,7 @@ public final class TexForceTrainer {
         private Backend device;
         private StableDiffusionPipeline pipeline;
         private WeightDtype weightDtype;
+        private WeightDtype activationDtype;
         private Reward reward;
         private PromptSource prompts = PromptSource.animals();
         private MutableConfig config = new MutableConfig(TexForceConfig.defaults());
@@ -538,6 +552,17 @@ public final class TexForceTrainer {
          */
         public Builder weightDtype(WeightDtype dtype) {
             this.weightDtype = dtype;
+            return this;
+        }
+
+        /**
+         * Keeps activations in {@code dtype} on the device ({@link Backend#setActivationDtype}: bf16/fp16 on a GPU
+         * halve the bytes kernels move and the autograd graph holds; sums, statistics, LoRA and AdamW stay fp32),
+         * usually the weight dtype. Unset, the device's current setting stays (fp32 unless changed); the CPU
+         * accepts fp32 only.
+         */
+        public Builder activationDtype(WeightDtype dtype) {
+            this.activationDtype = dtype;
             return this;
         }
 

@@ -62,6 +62,15 @@ class HalfWeightTrainingTest {
     }
 
     @Test
+    void sixteenBitActivationsAreRefusedOnTheCpuWithTheReason() {
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> small(tmp.resolve("act")).weightDtype(WeightDtype.BF16).activationDtype(WeightDtype.BF16).build());
+        assertEquals("activationDtype(bf16): the cpu backend keeps activations in fp32 only, not bf16", e.getMessage());
+        TexForceTrainer fp32 = small(tmp.resolve("act32")).activationDtype(WeightDtype.FP32).build();
+        assertEquals(WeightDtype.FP32, fp32.activationDtype());
+    }
+
+    @Test
     void aGivenPipelineKeepsItsOwnDtype() {
         var e = assertThrows(IllegalArgumentException.class, () -> small(tmp.resolve("p"))
                 .pipeline(io.texforce.unet.pipeline.StableDiffusionPipeline.load(TestData.tinySd1()))
