@@ -141,6 +141,18 @@ class DeviceCliTest {
     }
 
     /**
+     * One epoch of joint training on tiny-sd1 with two inner epochs, so that the second AdamW step depends on the
+     * gradients' magnitudes (the first moves every weight by +-lr whatever they are).
+     */
+    private void trainTwoSteps(String device, String dtype, Path out) {
+        CliTest.Result r = run("train", "--model", TestData.tinySd1().toString(), "--reward", "jpeg-compressibility",
+                "--prompts", "animals", "--epochs", "1", "--samples-per-epoch", "2", "--batch-size", "2",
+                "--gradient-accumulation", "1", "--steps", "3", "--eval-images", "1", "--mode", "JOINT",
+                "--inner-epochs", "2", "--no-progress", "--dtype", dtype, "--device", device, "--out", out.toString());
+        assertEquals(0, r.code(), device + ": " + r.err());
+    }
+
+    /**
      * A whole TexForce run (sampling, rewards, PPO backward through U-Net and text encoder, AdamW) through the CUDA
      * backend on the CUDA host emulator: the LoRA it writes must match the CPU run's. Skipped where texforce-cuda's
      * build could not make the emulator.
@@ -148,15 +160,8 @@ class DeviceCliTest {
     @Test
     void trainOnTheCudaEmulatorWritesTheCpuLora() throws Exception {
         CliTest.assumeCudaEmulator();
-        // Joint mode trains U-Net and text-encoder LoRAs; two inner epochs make the second AdamW step depend on
-        // the gradients' magnitudes (the first moves every weight by +-lr whatever they are).
         for (String device : List.of("cpu", "cuda-emu")) {
-            CliTest.Result r = run("train", "--model", TestData.tinySd1().toString(), "--reward",
-                    "jpeg-compressibility", "--prompts", "animals", "--epochs", "1", "--samples-per-epoch", "2",
-                    "--batch-size", "2", "--gradient-accumulation", "1", "--steps", "3", "--eval-images", "1",
-                    "--mode", "JOINT", "--inner-epochs", "2", "--no-progress", "--device", device, "--out",
-                    tmp.resolve(device).toString());
-            assertEquals(0, r.code(), device + ": " + r.err());
+            trainTwoSteps(device, "fp32", tmp.resolve(device));
         }
         for (String file : List.of("lora.safetensors", "unet_lora.safetensors")) {
             var cpu = SafeTensors.loadAll(tmp.resolve("cpu").resolve(file));
@@ -180,12 +185,7 @@ class DeviceCliTest {
         // fp32. After two AdamW steps (each moves a weight by about lr = 3e-4, its direction set by the gradient's
         // sign and size), the weights that took the same path differ by far less than lr.
         for (String device : List.of("cpu", "cuda-emu")) {
-            CliTest.Result r = run("train", "--model", TestData.tinySd1().toString(), "--reward",
-                    "jpeg-compressibility", "--prompts", "animals", "--epochs", "1", "--samples-per-epoch", "2",
-                    "--batch-size", "2", "--gradient-accumulation", "1", "--steps", "3", "--eval-images", "1",
-                    "--mode", "JOINT", "--inner-epochs", "2", "--no-progress", "--dtype", "bf16", "--device", device,
-                    "--out", tmp.resolve("bf16-" + device).toString());
-            assertEquals(0, r.code(), device + ": " + r.err());
+            trainTwoSteps(device, "bf16", tmp.resolve("bf16-" + device));
         }
         for (String file : List.of("lora.safetensors", "unet_lora.safetensors")) {
             var cpu = SafeTensors.loadAll(tmp.resolve("bf16-cpu").resolve(file));
