@@ -20,6 +20,7 @@ final class UploadStaging {
     static final long SLOT_BYTES = 2L << 20;
 
     private final Driver driver;
+    private final long slotBytes;
     private MemorySegment buffer;
     private boolean unavailable;
     private final MemorySegment[] events = new MemorySegment[SLOTS];
@@ -27,14 +28,25 @@ final class UploadStaging {
     private int next;
 
     UploadStaging(Driver driver) {
+        this(driver, SLOT_BYTES);
+    }
+
+    /** Staging with slots of {@code slotBytes} (tests ask for more pinned memory than there is). */
+    UploadStaging(Driver driver, long slotBytes) {
         this.driver = driver;
+        this.slotBytes = slotBytes;
+    }
+
+    /** Whether uploads fell back to synchronous copies because no pinned memory could be had. */
+    synchronized boolean synchronous() {
+        return unavailable;
     }
 
     /** Queues a copy of {@code bytes} bytes of {@code src} (any memory, Java arrays included) to device {@code dst}. */
     synchronized void upload(long dst, MemorySegment src, long bytes) {
         if (buffer == null && !unavailable) {
             try {
-                buffer = driver.hostAlloc(SLOTS * SLOT_BYTES);
+                buffer = driver.hostAlloc(SLOTS * slotBytes);
             } catch (CudaException e) {
                 unavailable = true;
                 System.getLogger(UploadStaging.class.getName()).log(System.Logger.Level.WARNING,
@@ -49,13 +61,13 @@ final class UploadStaging {
             return;
         }
         for (long done = 0; done < bytes; ) {
-            long n = Math.min(SLOT_BYTES, bytes - done);
+            long n = Math.min(slotBytes, bytes - done);
             int slot = next;
             next = (next + 1) % SLOTS;
             if (inFlight[slot]) {
                 driver.synchronizeEvent(events[slot]);
             }
-            MemorySegment staged = buffer.asSlice(slot * SLOT_BYTES, n);
+            MemorySegment staged = buffer.asSlice(slot * slotBytes, n);
             MemorySegment.copy(src, ValueLayout.JAVA_BYTE, done, staged, ValueLayout.JAVA_BYTE, 0, n);
             driver.copyToDeviceAsync(dst + done, staged, n);
             driver.recordEvent(events[slot]);

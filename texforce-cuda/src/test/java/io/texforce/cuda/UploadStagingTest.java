@@ -2,6 +2,7 @@ package io.texforce.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.texforce.tensor.Tensor;
 import org.junit.jupiter.api.BeforeAll;
@@ -46,6 +47,25 @@ class UploadStagingTest {
         float[] back = emulator.toHost(t);
         assertEquals(n, back.length);
         assertArrayEquals(d, back);
+    }
+
+    @Test
+    void withoutPinnedMemoryUploadsFallBackToSynchronousCopies() {
+        Driver driver = Driver.loadEmulator(TestEmulator.libraryOrSkip());
+        // 16 slots of 2^58 bytes: no host can pin that, so the first upload falls back (with a warning).
+        UploadStaging staging = new UploadStaging(driver, 1L << 58);
+        long[] p = new long[1];
+        float[] d = ParityChecks.data("sync upload", 0, 1000, -1f, 1f);
+        assertEquals(0, driver.tryAlloc(4L * d.length, p));
+        try {
+            staging.upload(p[0], MemorySegment.ofArray(d), 4L * d.length);
+            assertTrue(staging.synchronous());
+            float[] back = new float[d.length];
+            driver.copyToHost(MemorySegment.ofArray(back), p[0], 4L * back.length);
+            assertArrayEquals(d, back);
+        } finally {
+            driver.free(p[0]);
+        }
     }
 
     @Test
