@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.texforce.cuda.CudaBackend;
 import io.texforce.tensor.Parity;
 import io.texforce.tensor.TestData;
+import io.texforce.tensor.foreign.ForeignBackend;
 import io.texforce.tensor.io.SafeTensors;
 import io.texforce.tensor.io.SafeTensorsWriter;
 import org.junit.jupiter.api.Test;
@@ -64,6 +65,20 @@ class DeviceCliTest {
         CliTest.Result bench = run("bench", "unet", "--device", "cuda", "--dtype", "bf16", "--latent", "8");
         assertEquals(2, bench.code());
         assertEquals("texforce bench: device 'cuda' is not available: " + reason.get(), bench.err().strip());
+    }
+
+    @Test
+    void runningOutOfDeviceMemoryIsAUserErrorWithExitStatusTwo() {
+        ForeignBackend.INSTANCE.limitTensorBytes(4096);
+        try {
+            CliTest.Result r = run("embed", "--model", TestData.tinySd1().toString(), "--device", "foreign", "--out",
+                    tmp.resolve("oom").toString(), "a cat");
+            assertEquals(2, r.code(), r.out() + r.err());
+            assertTrue(r.err().strip().matches("texforce embed: out of memory on foreign: a tensor of \\d+ bytes "
+                    + "exceeds the limit of 4096 bytes"), r.err());
+        } finally {
+            ForeignBackend.INSTANCE.limitTensorBytes(Long.MAX_VALUE);
+        }
     }
 
     @Test

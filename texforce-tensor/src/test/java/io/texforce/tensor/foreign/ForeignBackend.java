@@ -28,9 +28,18 @@ public final class ForeignBackend implements Backend {
     private static final CpuBackend CPU = CpuBackend.INSTANCE;
 
     private final AtomicLong hostReads = new AtomicLong();
+    private volatile long maxTensorBytes = Long.MAX_VALUE;
     private final AtomicLong hostWrites = new AtomicLong();
 
     private ForeignBackend() {
+    }
+
+    /**
+     * Makes every result larger than {@code bytes} fail as a device out of memory would (Long.MAX_VALUE: no limit),
+     * so that callers' handling of {@link io.texforce.tensor.DeviceOutOfMemoryException} can be tested anywhere.
+     */
+    public void limitTensorBytes(long bytes) {
+        maxTensorBytes = bytes;
     }
 
     /** How many times tensors were copied to the host ({@link #toHost}) so far. */
@@ -63,6 +72,11 @@ public final class ForeignBackend implements Backend {
             return null;
         }
         CpuStorage cs = (CpuStorage) cpuResult.storage();
+        long bytes = 4L * cs.data().length;
+        if (bytes > maxTensorBytes) {
+            throw new io.texforce.tensor.DeviceOutOfMemoryException(name(), bytes, "out of memory on " + name()
+                    + ": a tensor of " + bytes + " bytes exceeds the limit of " + maxTensorBytes + " bytes");
+        }
         return new Tensor(new ForeignStorage(this, cs.data()), cpuResult.shape(), cpuResult.strides(),
                 cpuResult.offset());
     }
