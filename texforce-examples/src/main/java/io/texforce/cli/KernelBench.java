@@ -94,6 +94,12 @@ final class KernelBench {
         // The implicit-GEMM convolution against im2col + cuBLAS, likewise off until this line says it is faster.
         all.add(new Comparison("conv2d_implicit_3x3_320_" + side + "x" + side, convFlops, "GFLOP/s",
                 () -> implicitConv(true), "conv2d_im2col_cublas", () -> implicitConv(false)));
+        // 16-bit activations (bf16 weights too) against the same kernels in float32: what --activations bf16 gains
+        // per kernel (half the bytes for the norm, tensor cores for the convolution's GEMM).
+        all.add(new Comparison("group_norm_bf16_320_" + side + "x" + side, normBytes / 2, "GB/s",
+                () -> inBf16(groupNorm(WeightDtype.BF16)), "group_norm_fp32", this::groupNorm));
+        all.add(new Comparison("conv2d_bf16_3x3_320_" + side + "x" + side, convFlops, "GFLOP/s",
+                () -> inBf16(conv(WeightDtype.BF16)), "conv2d_fp32", this::conv));
         return all;
     }
 
@@ -168,7 +174,13 @@ final class KernelBench {
     }
 
     private Runnable conv() {
-        Tensor x = gen.randn(be, 1, CHANNELS, side, side), w = gen.randn(be, CHANNELS, CHANNELS, 3, 3).mul(0.02f);
+        return conv(WeightDtype.FP32);
+    }
+
+    /** The convolution with its input and weight stored in {@code dtype}. */
+    private Runnable conv(WeightDtype dtype) {
+        Tensor x = gen.randn(be, 1, CHANNELS, side, side).to(dtype);
+        Tensor w = gen.randn(be, CHANNELS, CHANNELS, 3, 3).mul(0.02f).to(dtype);
         return () -> {
             try (var g = GradMode.noGrad()) {
                 Functional.conv2d(x, w, null, 1, 1);
@@ -177,7 +189,12 @@ final class KernelBench {
     }
 
     private Runnable groupNorm() {
-        Tensor x = gen.randn(be, 1, CHANNELS, side, side);
+        return groupNorm(WeightDtype.FP32);
+    }
+
+    /** Group norm of an activation stored in {@code dtype}. */
+    private Runnable groupNorm(WeightDtype dtype) {
+        Tensor x = gen.randn(be, 1, CHANNELS, side, side).to(dtype);
         return () -> {
             try (var g = GradMode.noGrad()) {
                 Functional.groupNorm(x, 32, null, null, 1e-5f);
@@ -217,6 +234,19 @@ final class KernelBench {
                 conv.run();
             } finally {
                 cuda.setImplicitConv(before);
+            }
+        };
+    }
+
+    /** {@code body} with the GPU's activations in bf16 (restored afterwards). */
+    private Runnable inBf16(Runnable body) {
+        return () -> {
+            WeightDtype before = be.activationDtype();
+            be.setActivationDtype(WeightDtype.BF16);
+            try {
+                body.run();
+            } finally {
+                be.setActivationDtype(before);
             }
         };
     }
