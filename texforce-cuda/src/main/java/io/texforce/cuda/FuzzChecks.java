@@ -58,12 +58,8 @@ final class FuzzChecks {
                         if (!(be instanceof CudaBackend g)) {
                             return new Tensor[]{rounded(c.op().apply(be), format)};
                         }
-                        WeightDtype before = g.activationDtype();
-                        g.setActivationDtype(format);
-                        try {
+                        try (var scope = g.activations(format)) {
                             return new Tensor[]{rounded(c.op().apply(be), format)};
-                        } finally {
-                            g.setActivationDtype(before);
                         }
                     }));
         }

@@ -57,9 +57,7 @@ final class HalfActivationChecks {
                 }
                 return out;
             }
-            WeightDtype before = g.activationDtype();
-            g.setActivationDtype(d);
-            try {
+            try (var scope = g.activations(d)) {
                 Tensor[] out = op.apply(g);
                 for (int i = 0; i < out.length; i++) {
                     WeightDtype want = formats[i] == Format.H ? d : WeightDtype.FP32;
@@ -69,8 +67,6 @@ final class HalfActivationChecks {
                     }
                 }
                 return out;
-            } finally {
-                g.setActivationDtype(before);
             }
         });
     }

@@ -10,7 +10,6 @@ import io.texforce.tensor.Functional;
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.WeightDtype;
 import io.texforce.tensor.cpu.CpuBackend;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -29,10 +28,6 @@ class HalfActivationsTest {
         emulator = TestEmulator.backendOrSkip();
     }
 
-    @AfterEach
-    void reset() {
-        emulator.setActivationDtype(WeightDtype.FP32);
-    }
 
     /** Inputs and parameters of one run: x [2, 8, 6, 6] and gamma/beta trainable, conv weights frozen bf16. */
     private record Setup(Tensor x, Tensor w1, Tensor w2, Tensor gamma, Tensor beta, Tensor g) {
@@ -67,7 +62,13 @@ class HalfActivationsTest {
 
     @Test
     void activationsStayBf16AndFloat32LeavesGetFloat32GradientsCloseToTheCpu() {
-        emulator.setActivationDtype(WeightDtype.BF16);
+        try (var bf16 = emulator.activations(WeightDtype.BF16)) {
+            compareWithTheCpu();
+        }
+        assertEquals(WeightDtype.FP32, emulator.activationDtype(), "closing the scope restores float32");
+    }
+
+    private static void compareWithTheCpu() {
         Setup s = Setup.on(emulator);
         Tensor h = Functional.conv2d(s.x(), s.w1(), null, 1, 1);
         assertEquals(WeightDtype.BF16, h.dtype(), "a convolution's result");
@@ -96,9 +97,11 @@ class HalfActivationsTest {
 
     @Test
     void checkpointingBf16ActivationsGivesTheGradientsOfThePlainBackward() {
-        emulator.setActivationDtype(WeightDtype.BF16);
-        Tensor[] plain = run(Setup.on(emulator), false);
-        Tensor[] checkpointed = run(Setup.on(emulator), true);
+        Tensor[] plain, checkpointed;
+        try (var bf16 = emulator.activations(WeightDtype.BF16)) {
+            plain = run(Setup.on(emulator), false);
+            checkpointed = run(Setup.on(emulator), true);
+        }
         assertEquals(WeightDtype.BF16, checkpointed[0].dtype());
         for (int i = 0; i < plain.length; i++) {
             assertArrayEquals(plain[i].toFloatArray(), checkpointed[i].toFloatArray(), "output " + i);

@@ -241,12 +241,8 @@ final class KernelBench {
     /** {@code body} with the GPU's activations in bf16 (restored afterwards). */
     private Runnable inBf16(Runnable body) {
         return () -> {
-            WeightDtype before = be.activationDtype();
-            be.setActivationDtype(WeightDtype.BF16);
-            try {
+            try (var bf16 = be.activations(WeightDtype.BF16)) {
                 body.run();
-            } finally {
-                be.setActivationDtype(before);
             }
         };
     }

@@ -54,6 +54,22 @@ public interface Backend {
         return WeightDtype.FP32;
     }
 
+    /**
+     * Sets the activation format until the returned scope is closed, which restores the one before (an autocast
+     * region): {@code try (var bf16 = backend.activations(WeightDtype.BF16)) { ... }}.
+     */
+    default ActivationScope activations(WeightDtype dtype) {
+        WeightDtype before = activationDtype();
+        setActivationDtype(dtype);
+        return () -> setActivationDtype(before);
+    }
+
+    /** What {@link #activations} returns: closing it restores the previous activation format. */
+    interface ActivationScope extends AutoCloseable {
+        @Override
+        void close();
+    }
+
     /** The elements of {@code t} in row-major order, copied to the host. */
     float[] toHost(Tensor t);
 
