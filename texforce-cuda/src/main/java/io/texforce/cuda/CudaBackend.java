@@ -605,8 +605,8 @@ public final class CudaBackend implements Backend {
 
     /**
      * The element format both inputs of a GEMM go to cuBLAS in: float32 for two float32 operands; the 16-bit format
-     * of a 16-bit operand (a frozen weight), to which the float32 one is rounded, as autocast does; float32 again for
-     * a bf16 operand with an fp16 one, since rounding either to the other's format would lose bits.
+     * of a 16-bit operand (a frozen weight or activation), to which the float32 one is rounded, as autocast does;
+     * float32 again for a bf16 operand with an fp16 one, since rounding either to the other's format would lose bits.
      */
     static WeightDtype gemmInputs(WeightDtype a, WeightDtype b) {
         return gemmInputs(a, b, WeightDtype.FP32);

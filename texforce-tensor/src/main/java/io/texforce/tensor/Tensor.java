@@ -7,9 +7,9 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * A float32 n-dimensional array: a strided view over a {@link Storage}, with reverse-mode autograd. Frozen weights
- * may be stored in 16 bits ({@link #dtype()}); their elements still read as float32 values, and they never
- * require grad.
+ * A float32 n-dimensional array: a strided view over a {@link Storage}, with reverse-mode autograd. Frozen weights,
+ * and on a GPU asked for it activations ({@link Backend#setActivationDtype}), may be stored in 16 bits
+ * ({@link #dtype()}); their elements still read as float32 values, and a 16-bit leaf is never trained.
  *
  * <p>View operations ({@link #reshape}, {@link #permute}, {@link #narrow}, {@link #expand}, ...) share storage and
  * copy nothing; arithmetic returns new contiguous tensors. When grad mode is on and an input
