@@ -1,6 +1,6 @@
 // The two 16-bit formats of weights and activations (io.texforce.tensor.WeightDtype), as load/store policies for
-// kernel templates. Loads are exact. Stores round to nearest, ties to even, overflow to infinity, subnormals kept (nvcc
-// flushes nothing without --use_fast_math): WeightDtype.encode, and PyTorch's .to(torch.bfloat16 / torch.float16).
+// kernel templates. Loads are exact. Stores round to nearest, ties to even, overflow to infinity, subnormals kept
+// (nvcc flushes nothing without --use_fast_math): WeightDtype.encode, and PyTorch's .to(torch.bfloat16 / float16).
 // Element and round() give the same rounding as the CUDA type that tensor-core (WMMA) fragments take.
 #pragma once
 
