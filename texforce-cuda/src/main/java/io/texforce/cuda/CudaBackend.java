@@ -329,12 +329,7 @@ public final class CudaBackend implements Backend {
         return out;
     }
 
-    /** t itself when it is float32 (any strides), else widened: for kernels that read through an Indexer. */
-    private Tensor float32(Tensor t) {
-        return t.dtype() == WeightDtype.FP32 ? t : dense(t);
-    }
-
-    /** The kernel {@code base} for elements of a 16-bit format, e.g. {@code widen_bf16} (native/half.cu). */
+    /** The kernel {@code base} for elements of a 16-bit format, e.g. {@code add_in_place_bf16} (native/half.cu). */
     static String halfKernel(String base, WeightDtype dtype) {
         if (!dtype.isHalf()) {
             throw new IllegalArgumentException(base + " has variants for bf16 and fp16 only, not " + dtype.cliName());
@@ -524,16 +519,17 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor reduce(ReduceOp op, Tensor input, int[] dims, boolean keepDim) {
         bind();
-        Tensor x = float32(input);
+        Tensor x = input;
+        storage(x);
         ReducePlan plan = ReducePlan.of(x.shape(), dims, keepDim);
         int outer = plan.outer(), len = plan.len();
         Tensor out = empty(plan.outShape());
         if (plan.leading() && x.isContiguous() && (op == ReduceOp.SUM || op == ReduceOp.MEAN)) {
             // Reducing leading dims of a dense tensor (bias gradients): columns, read once and coalesced.
-            kernels.elementwise("reduce_columns", outer, op.ordinal(), x, out, len, outer);
+            kernels.elementwise("reduce_columns", outer, op.ordinal(), new Typed(x), out, len, outer);
             return out;
         }
-        Tensor rows = dense(x.detach().permute(plan.perm()));
+        Typed rows = typed(x.detach().permute(plan.perm()));
         kernels.launch("reduce_rows", outer, 1, KernelModule.THREADS, 0, op.ordinal(), rows, out, outer, len);
         return out;
     }
@@ -925,7 +921,7 @@ public final class CudaBackend implements Backend {
         int[] s = x.shape();
         int cols = s.length == 0 ? 1 : s[s.length - 1], rows = x.numel() / Math.max(1, cols);
         Tensor y = empty(s);
-        kernels.launch("softmax_forward", rows, 1, KernelModule.THREADS, 0, dense(x), y, cols);
+        kernels.launch("softmax_forward", rows, 1, KernelModule.THREADS, 0, typed(x), y, cols);
         return y;
     }
 
@@ -935,7 +931,7 @@ public final class CudaBackend implements Backend {
         int[] s = y.shape();
         int cols = s.length == 0 ? 1 : s[s.length - 1], rows = y.numel() / Math.max(1, cols);
         Tensor gx = empty(s);
-        kernels.launch("softmax_backward", rows, 1, KernelModule.THREADS, 0, dense(gy), dense(y), gx, cols);
+        kernels.launch("softmax_backward", rows, 1, KernelModule.THREADS, 0, typed(gy), dense(y), gx, cols);
         return gx;
     }
 

@@ -115,6 +115,10 @@ final class HalfActivationChecks {
                 b.reduce(ReduceOp.SUM, act(b, d, "asum", 0, 2, 50, 33), new int[]{0, 1}, false)}));
         c.add(check("softmax (float32 result)", d, fp32, formats(F), b -> new Tensor[]{
                 b.softmax(act(b, d, "asoft", 0, 6, 77))}));
+        c.add(check("reduce MAX over a middle dim (float32 result)", d, fp32, formats(F), b -> new Tensor[]{
+                b.reduce(ReduceOp.MAX, act(b, d, "amax", 0, 3, 40, 7), new int[]{1}, false)}));
+        c.add(check("softmax backward of a 16-bit gradient (float32 result)", d, fp32, formats(F), b -> new Tensor[]{
+                b.softmaxBackward(act(b, d, "asoftb", 1, 6, 77), b.softmax(act(b, d, "asoftb", 0, 6, 77)))}));
         String linear = "matmul linear [2,77,768] x W^T";
         c.add(check(linear + " (" + d.cliName() + " W)", d, gemm, formats(H), b -> new Tensor[]{b.matmul(
                 act(b, d, linear, 0, 2, 77, 768), act(b, d, linear, 1, 320, 768), false, true)}));
