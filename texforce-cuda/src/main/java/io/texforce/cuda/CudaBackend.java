@@ -96,22 +96,44 @@ public final class CudaBackend implements Backend {
 
     /** The format of GEMM, convolution and attention results (see {@link #setActivationDtype}). */
     private volatile WeightDtype activations = WeightDtype.FP32;
+    /** The format a thread's {@link #activations(WeightDtype)} region asks for, over {@link #activations}. */
+    private final ThreadLocal<WeightDtype> regionActivations = new ThreadLocal<>();
 
     /**
      * Keeps activations in {@code dtype}: FP32 (the default, the reference), or BF16/FP16, as a PyTorch model run in
      * that dtype or under autocast: every GEMM takes 16-bit inputs (float32 operands rounded) and writes a 16-bit
      * result, half the bytes of float32 for each kernel after it and for every activation saved for the backward.
      * Sums, norm statistics, softmax and reductions stay float32. Use the format of the model's 16-bit weights (a
-     * weight of the other 16-bit format makes its products run in float32).
+     * weight of the other 16-bit format makes its products run in float32). This is the backend's format, for every
+     * thread; a thread's {@link #activations(WeightDtype)} region overrides it for that thread.
      */
     @Override
     public void setActivationDtype(WeightDtype dtype) {
         activations = dtype;
     }
 
+    /** The activation format for the calling thread: its region's, else the backend's. */
     @Override
     public WeightDtype activationDtype() {
-        return activations;
+        WeightDtype region = regionActivations.get();
+        return region != null ? region : activations;
+    }
+
+    /**
+     * Sets the activation format for the calling thread only until the scope closes, as PyTorch's autocast regions
+     * are per thread: the reward thread can score in float32 while the sampling thread runs the U-Net in bf16.
+     */
+    @Override
+    public ActivationScope activations(WeightDtype dtype) {
+        WeightDtype before = regionActivations.get();
+        regionActivations.set(dtype);
+        return () -> {
+            if (before == null) {
+                regionActivations.remove();
+            } else {
+                regionActivations.set(before);
+            }
+        };
     }
 
     /**
@@ -581,7 +603,7 @@ public final class CudaBackend implements Backend {
         if (g.empty()) {
             return zeros(outShape);
         }
-        WeightDtype inputs = gemmInputs(a.dtype(), b.dtype(), activations);
+        WeightDtype inputs = gemmInputs(a.dtype(), b.dtype(), activationDtype());
         Tensor c = empty(gemmOutput(inputs), outShape);
         boolean aShared = g.aShared(), bShared = g.bShared();
         int lda = g.lda(), ldb = g.ldb();
@@ -628,7 +650,7 @@ public final class CudaBackend implements Backend {
 
     /** The format of a GEMM's result: the activation format when the GEMM runs in it, else float32. */
     private WeightDtype gemmOutput(WeightDtype inputs) {
-        WeightDtype act = activations;
+        WeightDtype act = activationDtype();
         return act.isHalf() && inputs == act ? act : WeightDtype.FP32;
     }
 
@@ -730,7 +752,7 @@ public final class CudaBackend implements Backend {
         checkConv(xs, ws);
         int oh = outSize(xs[2], ws[2], stride, padding), ow = outSize(xs[3], ws[3], stride, padding);
         int rows = xs[1] * ws[2] * ws[3], plane = oh * ow;
-        WeightDtype inputs = gemmInputs(weight.dtype(), x.dtype(), activations);
+        WeightDtype inputs = gemmInputs(weight.dtype(), x.dtype(), activationDtype());
         WeightDtype output = gemmOutput(inputs);
         if (implicitConv && output == WeightDtype.FP32 && (!weight.dtype().isHalf() || weight.isContiguous())) {
             return conv2dImplicit(x, weight, bias, stride, padding, oh, ow);
@@ -784,7 +806,7 @@ public final class CudaBackend implements Backend {
         checkConv(xs, ws);
         int oh = outSize(xs[2], ws[2], stride, padding), ow = outSize(xs[3], ws[3], stride, padding);
         int rows = xs[1] * ws[2] * ws[3], plane = oh * ow;
-        WeightDtype inputs = gemmInputs(weight.dtype(), gy.dtype(), activations);
+        WeightDtype inputs = gemmInputs(weight.dtype(), gy.dtype(), activationDtype());
         // The column gradients stay float32: col2im sums up to kh * kw of them per pixel, rounded once into gx.
         Tensor col = empty(xs[0], rows, plane);
         gemm(true, false, rows, plane, ws[0], 1f, operand(weight, inputs), rows, 0, operand(gy, inputs), plane,
@@ -803,7 +825,7 @@ public final class CudaBackend implements Backend {
         int oh = outSize(xs[2], ws[2], stride, padding), ow = outSize(xs[3], ws[3], stride, padding);
         int rows = xs[1] * ws[2] * ws[3], plane = oh * ow;
         // The weight's gradient is float32 whatever the operands' format (a parameter gradient).
-        WeightDtype inputs = gemmInputs(gy.dtype(), x.dtype(), activations);
+        WeightDtype inputs = gemmInputs(gy.dtype(), x.dtype(), activationDtype());
         Tensor col = columns(x, ws, oh, ow, stride, padding, inputs);
         Tensor g = operand(gy, inputs);
         Tensor gw = empty(ws);
@@ -983,7 +1005,7 @@ public final class CudaBackend implements Backend {
         Tensor lse = empty(b, nq);
         if (TensorCoreAttention.applies(precision, d, dv, computeCapability, sharedMemoryOptIn)) {
             // 16-bit q, k, v are read as they are; the output is in the activation format when that is precision.
-            Tensor out = empty(activations == precision ? precision : WeightDtype.FP32, b, nq, dv);
+            Tensor out = empty(activationDtype() == precision ? precision : WeightDtype.FP32, b, nq, dv);
             kernels.launch(TensorCoreAttention.kernel(precision), TensorCoreAttention.blocks(nq), b,
                     TensorCoreAttention.THREADS, TensorCoreAttention.sharedBytes(d, dv), typed(q), typed(k), typed(v),
                     new Typed(out), lse, nq, nk, d, dv, scale, causal ? 1 : 0);
@@ -1026,7 +1048,7 @@ public final class CudaBackend implements Backend {
         // once each, in the activation format when that is the precision.
         Tensor gq = zeros(qs);
         if (TensorCoreAttention.backwardApplies(precision, d, dv, computeCapability, sharedMemoryOptIn)) {
-            WeightDtype format = activations == precision ? precision : WeightDtype.FP32;
+            WeightDtype format = activationDtype() == precision ? precision : WeightDtype.FP32;
             Tensor gk = empty(format, ks), gv = empty(format, vs);
             kernels.launch(TensorCoreAttention.backwardKernel(precision), TensorCoreAttention.backwardBlocks(nk), b,
                     TensorCoreAttention.THREADS, TensorCoreAttention.backwardSharedBytes(d, dv), typed(q), typed(k),

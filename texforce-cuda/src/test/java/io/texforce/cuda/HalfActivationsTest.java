@@ -96,6 +96,33 @@ class HalfActivationsTest {
     }
 
     @Test
+    void aRegionIsTheCallingThreadsWhileTheBackendsFormatIsEveryThreads() throws Exception {
+        Tensor x = Tensor.of(emulator, ParityChecks.data("region", 0, 2 * 8, -1f, 1f), 2, 8);
+        Tensor w = Tensor.of(emulator, ParityChecks.data("region", 1, 8 * 3, -1f, 1f), 8, 3);
+        java.util.concurrent.Callable<WeightDtype> elsewhere = () -> x.matmul(w).dtype();
+        var pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            try (var bf16 = emulator.activations(WeightDtype.BF16)) {
+                assertEquals(WeightDtype.BF16, x.matmul(w).dtype(), "this thread's region");
+                assertEquals(WeightDtype.FP32, pool.submit(elsewhere).get(), "another thread is outside it");
+                try (var fp32 = emulator.activations(WeightDtype.FP32)) {
+                    assertEquals(WeightDtype.FP32, x.matmul(w).dtype(), "a nested region");
+                }
+                assertEquals(WeightDtype.BF16, x.matmul(w).dtype(), "the outer region again");
+            }
+            emulator.setActivationDtype(WeightDtype.FP16);
+            assertEquals(WeightDtype.FP16, pool.submit(elsewhere).get(), "the backend's format reaches every thread");
+            try (var fp32 = emulator.activations(WeightDtype.FP32)) {
+                assertEquals(WeightDtype.FP32, x.matmul(w).dtype(), "a region overrides it");
+            }
+        } finally {
+            emulator.setActivationDtype(WeightDtype.FP32);
+            pool.shutdown();
+        }
+        assertEquals(WeightDtype.FP32, x.matmul(w).dtype());
+    }
+
+    @Test
     void checkpointingBf16ActivationsGivesTheGradientsOfThePlainBackward() {
         Tensor[] plain, checkpointed;
         try (var bf16 = emulator.activations(WeightDtype.BF16)) {

@@ -56,7 +56,9 @@ public interface Backend {
 
     /**
      * Sets the activation format until the returned scope is closed, which restores the one before (an autocast
-     * region): {@code try (var bf16 = backend.activations(WeightDtype.BF16)) { ... }}.
+     * region): {@code try (var bf16 = backend.activations(WeightDtype.BF16)) { ... }}. Backends that keep 16-bit
+     * activations make the region the calling thread's only, as PyTorch's autocast does; the default sets and
+     * restores {@link #setActivationDtype}.
      */
     default ActivationScope activations(WeightDtype dtype) {
         WeightDtype before = activationDtype();

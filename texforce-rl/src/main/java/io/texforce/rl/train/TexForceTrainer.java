@@ -363,9 +363,20 @@ public final class TexForceTrainer {
         return out;
     }
 
+    /**
+     * The reward of images, with float32 activations on this thread whatever the sampling thread uses: a reward
+     * model computes in its own precision (DDPO's reward thread likewise runs outside autocast), and its noise
+     * would otherwise enter every advantage.
+     */
+    private float[] score(Tensor images, List<String> prompts) {
+        try (var fp32 = pipeline.backend().activations(WeightDtype.FP32)) {
+            return reward.score(images, prompts);
+        }
+    }
+
     private float[] safeScore(TrajectorySampler.Batch batch) {
         try {
-            float[] r = reward.score(batch.images(), batch.prompts());
+            float[] r = score(batch.images(), batch.prompts());
             if (r.length != batch.prompts().size()) {
                 throw new IllegalStateException("reward " + reward.name() + " returned " + r.length + " scores for "
                         + batch.prompts().size() + " images");
@@ -407,7 +418,7 @@ public final class TexForceTrainer {
                 config.eta(), seeds, null, config.height(), config.width(), config.clipSkip());
         Tensor images = pipeline.generate(r).images();
         Images.writePng(Images.grid(images, Math.min(n, 4)), runDir.resolve(String.format("samples/epoch-%04d.png", epoch)));
-        float[] s = reward.score(images, ps);
+        float[] s = score(images, ps);
         double sum = 0;
         int k = 0;
         for (float v : s) {
