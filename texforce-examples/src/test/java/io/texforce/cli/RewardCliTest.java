@@ -2,17 +2,25 @@ package io.texforce.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.texforce.rewards.Reward;
+import io.texforce.rewards.RewardFactory;
+import io.texforce.rewards.RewardOptions;
+import io.texforce.tensor.Backend;
+import io.texforce.tensor.Devices;
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.TestData;
+import io.texforce.tensor.WeightDtype;
+import io.texforce.tensor.cpu.CpuBackend;
+import io.texforce.tensor.foreign.ForeignBackend;
 import io.texforce.tensor.io.DType;
 import io.texforce.tensor.io.Images;
-import io.texforce.tensor.foreign.ForeignBackend;
 import io.texforce.tensor.io.SafeTensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 
 import static io.texforce.cli.CliTest.run;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -110,6 +118,46 @@ class RewardCliTest {
             }
             System.out.printf("cli score %s --device cuda-emu: max abs error vs cpu %.3e%n", reward[1], max);
             assertTrue(max < 1e-4, reward[1] + " max abs error " + max);
+        }
+    }
+
+    /**
+     * Reward models compute in float32 even on a GPU whose activation format is bf16 for the diffusion models (the
+     * trainer's reward thread, evaluate): the scores match the CPU's as closely as in float32.
+     */
+    @Test
+    void rewardModelsScoreInFloat32WhateverTheDevicesActivationFormat() throws Exception {
+        CliTest.assumeCudaEmulator();
+        Backend emu = Devices.resolve("cuda-emu");
+        // The two fixture images differ in size: one batch each.
+        List<Tensor> images = List.of(Images.load(List.of(png("raw_0"))), Images.load(List.of(png("raw_1"))));
+        List<String> prompts = List.of("a photo of a cat");
+        for (String name : List.of("aesthetic", "clip-score")) {
+            RewardOptions cpuOptions = new RewardOptions(CLIP.resolve("hf"), CLIP.resolve("aesthetic_mlp.safetensors"),
+                    null, null, CpuBackend.INSTANCE);
+            RewardOptions emuOptions = new RewardOptions(CLIP.resolve("hf"), CLIP.resolve("aesthetic_mlp.safetensors"),
+                    null, null, emu);
+            float[] cpu = new float[images.size()], dev = new float[images.size()];
+            try (Reward r = new RewardFactory(cpuOptions).create(name)) {
+                for (int i = 0; i < images.size(); i++) {
+                    cpu[i] = r.score(images.get(i), prompts)[0];
+                }
+            }
+            emu.setActivationDtype(WeightDtype.BF16);
+            try (Reward r = new RewardFactory(emuOptions).create(name)) {
+                for (int i = 0; i < images.size(); i++) {
+                    dev[i] = r.score(images.get(i), prompts)[0];
+                }
+                assertEquals(WeightDtype.BF16, emu.activationDtype(), "the device's format is left as it was");
+            } finally {
+                emu.setActivationDtype(WeightDtype.FP32);
+            }
+            double max = 0;
+            for (int i = 0; i < cpu.length; i++) {
+                max = Math.max(max, Math.abs(cpu[i] - dev[i]));
+            }
+            System.out.printf("%s on cuda-emu with bf16 device activations: max abs error vs cpu %.3e%n", name, max);
+            assertTrue(max < 1e-4, name + " max abs error " + max);
         }
     }
 

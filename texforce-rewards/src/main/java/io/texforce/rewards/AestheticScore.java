@@ -5,6 +5,7 @@ import io.texforce.rewards.clip.ClipImageProcessor;
 import io.texforce.rewards.clip.ClipModel;
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.WeightDtype;
 
 import java.util.List;
 
@@ -34,7 +35,8 @@ public final class AestheticScore implements Reward {
 
     @Override
     public float[] score(Tensor images, List<String> prompts) {
-        try (var g = GradMode.noGrad()) {
+        // The model computes in float32 whatever activation format its device keeps for the diffusion models.
+        try (var g = GradMode.noGrad(); var fp32 = model.backend().activations(WeightDtype.FP32)) {
             // Images may come from another device than the reward model's; preprocessing quantises on the host.
             Tensor pixels = processor.preprocess(images).to(model.backend());
             return head.forward(ClipModel.normalize(model.imageEmbeds(pixels))).toFloatArray();

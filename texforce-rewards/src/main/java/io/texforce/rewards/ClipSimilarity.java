@@ -5,6 +5,7 @@ import io.texforce.rewards.clip.ClipImageProcessor;
 import io.texforce.rewards.clip.ClipModel;
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Tensor;
+import io.texforce.tensor.WeightDtype;
 
 import java.util.List;
 
@@ -56,7 +57,8 @@ public final class ClipSimilarity implements Reward {
             throw new IllegalArgumentException(name + ": " + images.size(0) + " images but " + prompts.size()
                     + " prompts");
         }
-        try (var g = GradMode.noGrad()) {
+        // The model computes in float32 whatever activation format its device keeps for the diffusion models.
+        try (var g = GradMode.noGrad(); var fp32 = model.backend().activations(WeightDtype.FP32)) {
             // Images may come from another device than the reward model's; preprocessing quantises on the host.
             Tensor image = ClipModel.normalize(model.imageEmbeds(processor.preprocess(images).to(model.backend())));
             Tensor text = ClipModel.normalize(model.textEmbeds(tokenizer.tokenize(prompts)));
