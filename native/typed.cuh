@@ -31,7 +31,5 @@ struct Typed {
             default: static_cast<float*>(p)[i] = v;
         }
     }
-
-    __device__ __forceinline__ bool null() const { return p == nullptr; }
 };
 static_assert(sizeof(Typed) == 16, "io.texforce.cuda.KernelModule.Typed writes this layout");

@@ -269,14 +269,9 @@ public final class CudaBackend implements Backend {
         return allocator.allocate(dtype.bytes() * elements, p -> new CudaStorage(this, p, (int) elements, dtype));
     }
 
-    /** An uninitialised dense 16-bit tensor. */
-    private Tensor emptyHalf(WeightDtype dtype, int... shape) {
-        return new Tensor(uninitialised(Shape.numel(shape), dtype), shape, Shape.contiguousStrides(shape), 0);
-    }
-
     /** An uninitialised dense tensor of elements in {@code dtype}. */
     private Tensor empty(WeightDtype dtype, int... shape) {
-        return dtype.isHalf() ? emptyHalf(dtype, shape) : empty(shape);
+        return new Tensor(uninitialised(Shape.numel(shape), dtype), shape, Shape.contiguousStrides(shape), 0);
     }
 
     /** The format of an elementwise result: that of its tensor inputs when they share one, else float32. */
@@ -311,7 +306,7 @@ public final class CudaBackend implements Backend {
     }
 
     private Tensor empty(int... shape) {
-        return new Tensor(uninitialised(Shape.numel(shape)), shape, Shape.contiguousStrides(shape), 0);
+        return empty(WeightDtype.FP32, shape);
     }
 
     private Tensor zeros(int... shape) {
@@ -338,8 +333,8 @@ public final class CudaBackend implements Backend {
 
     /**
      * t as dense row-major float32: t itself when it already is, else a contiguous float32 copy. A 16-bit tensor
-     * widens here (through {@link #copy}'s widen kernel), so every kernel that reads its inputs through this method
-     * accepts 16-bit weights.
+     * widens here (through {@link #copy}), so the kernels that read float32 inputs through this method accept 16-bit
+     * weights and activations.
      */
     private Tensor dense(Tensor t) {
         storage(t);
@@ -445,7 +440,7 @@ public final class CudaBackend implements Backend {
     Tensor roundTo(Tensor t, WeightDtype dtype) {
         bind();
         storage(t);
-        Tensor out = emptyHalf(dtype, t.shape());
+        Tensor out = empty(dtype, t.shape());
         copy(t, out);
         return out;
     }

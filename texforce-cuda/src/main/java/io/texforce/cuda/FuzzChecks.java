@@ -56,20 +56,14 @@ final class FuzzChecks {
             out.add(new ParityCheck("fuzz " + format.cliName() + " " + c.name(),
                     HalfActivationChecks.ulp(format) + TOLERANCE, be -> {
                         if (!(be instanceof CudaBackend g)) {
-                            return new Tensor[]{rounded(c.op().apply(be), format)};
+                            return new Tensor[]{HalfActivationChecks.rounded(c.op().apply(be), format)};
                         }
                         try (var scope = g.activations(format)) {
-                            return new Tensor[]{rounded(c.op().apply(be), format)};
+                            return new Tensor[]{HalfActivationChecks.rounded(c.op().apply(be), format)};
                         }
                     }));
         }
         return out;
-    }
-
-    private static Tensor rounded(Tensor t, WeightDtype format) {
-        float[] v = t.toFloatArray();
-        for (int i = 0; i < v.length; i++) v[i] = format.round(v[i]);
-        return Tensor.of(t.backend(), v, t.shape());
     }
 
     /**

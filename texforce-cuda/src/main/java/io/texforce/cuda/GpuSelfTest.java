@@ -4,7 +4,9 @@ import io.texforce.tensor.cpu.CpuBackend;
 
 import io.texforce.tensor.WeightDtype;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 
 /**
@@ -44,7 +46,6 @@ public final class GpuSelfTest {
         System.out.printf("%-48s %12s %10s %10s %10s  %s%n", "check", "max error", "tolerance", "gpu ms", "cpu ms",
                 "result");
         int failed = 0, run = 0;
-        int[] failures = {0};
         for (ParityCheck check : ParityChecks.all()) {
             if (matches(check, filter)) {
                 run++;
@@ -53,24 +54,24 @@ public final class GpuSelfTest {
             }
         }
         // The random cases print a line only when they fail, then one summary line per group.
-        run += runFuzz("random fuzz cases", FuzzChecks.cases(FUZZ_SEED, 1000, 250), filter, gpu, failures);
+        Map<String, List<ParityCheck>> groups = new LinkedHashMap<>();
+        groups.put("random fuzz cases", FuzzChecks.cases(FUZZ_SEED, 1000, 250));
         for (WeightDtype d : new WeightDtype[]{WeightDtype.BF16, WeightDtype.FP16}) {
-            run += runFuzz("random " + d.cliName() + " activation fuzz cases", FuzzChecks.halfCases(FUZZ_SEED, 250, d),
-                    filter, gpu, failures);
+            groups.put("random " + d.cliName() + " activation fuzz cases", FuzzChecks.halfCases(FUZZ_SEED, 250, d));
         }
-        failed += failures[0];
+        for (var group : groups.entrySet()) {
+            List<ParityCheck> fuzz = group.getValue().stream().filter(c -> matches(c, filter)).toList();
+            run += fuzz.size();
+            failed += runFuzz(group.getKey(), fuzz, gpu);
+        }
         long[] mem = gpu.memoryInUse();
         System.out.printf("%d checks, %d failed; device memory: %d MiB live, %d MiB cached%n", run, failed,
                 mem[0] >> 20, mem[1] >> 20);
         return failed == 0 ? 0 : 1;
     }
 
-    /**
-     * Runs the random cases that match {@code filter}, printing failures and one summary line; adds the failures to
-     * {@code failures[0]} and returns how many ran.
-     */
-    private static int runFuzz(String label, List<ParityCheck> cases, String filter, CudaBackend gpu, int[] failures) {
-        List<ParityCheck> fuzz = cases.stream().filter(c -> matches(c, filter)).toList();
+    /** Runs random cases, printing failures and one summary line; returns how many failed. */
+    private static int runFuzz(String label, List<ParityCheck> fuzz, CudaBackend gpu) {
         if (fuzz.isEmpty()) {
             return 0;
         }
@@ -83,8 +84,7 @@ public final class GpuSelfTest {
         }
         System.out.printf("%-48s %12.3e %10.1e %21s  %s%n", fuzz.size() + " " + label + " (worst)", worst,
                 fuzz.get(0).tolerance(), "", fuzzFailed == 0 ? "ok" : fuzzFailed + " FAILED");
-        failures[0] += fuzzFailed;
-        return fuzz.size();
+        return fuzzFailed;
     }
 
     private static boolean matches(ParityCheck check, String filter) {

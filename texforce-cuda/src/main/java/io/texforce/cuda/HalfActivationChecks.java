@@ -52,7 +52,7 @@ final class HalfActivationChecks {
                 Tensor[] out = op.apply(b);
                 for (int i = 0; i < out.length; i++) {
                     if (out[i] != null && formats[i] != Format.F) {
-                        out[i] = rounded(b, out[i], d);
+                        out[i] = rounded(out[i], d);
                     }
                 }
                 return out;
@@ -71,12 +71,13 @@ final class HalfActivationChecks {
         });
     }
 
-    private static Tensor rounded(Backend b, Tensor t, WeightDtype d) {
+    /** A float32 tensor on t's backend holding t's values rounded to {@code d} (what a 16-bit store keeps). */
+    static Tensor rounded(Tensor t, WeightDtype d) {
         float[] v = t.toFloatArray();
         for (int i = 0; i < v.length; i++) {
             v[i] = d.round(v[i]);
         }
-        return Tensor.of(b, v, t.shape());
+        return Tensor.of(t.backend(), v, t.shape());
     }
 
     /** Expected format of an output: the activation format or float32. */
@@ -128,7 +129,7 @@ final class HalfActivationChecks {
             Tensor x = ParityChecks.input(b, fp32Operands, 0, 3, 40, 96), w = ParityChecks.input(b, fp32Operands, 1,
                     3, 96, 50);
             return new Tensor[]{b instanceof CudaBackend ? b.matmul(x, w, false, false)
-                    : b.matmul(rounded(b, x, d), rounded(b, w, d), false, false)};
+                    : b.matmul(rounded(x, d), rounded(w, d), false, false)};
         }));
         String conv = "conv2d 3x3 pad 1 + bias";
         c.add(check(conv, d, gemm, formats(H), b -> new Tensor[]{b.conv2d(act(b, d, conv, 0, 2, 8, 13, 11),

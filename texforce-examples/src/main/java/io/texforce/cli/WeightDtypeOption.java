@@ -26,15 +26,19 @@ final class WeightDtypeOption {
 
     /** Sets the activation format --activations asks for on {@code backend} and returns it. */
     Backend activationsOn(Backend backend) {
-        WeightDtype act;
         if (activations.equalsIgnoreCase("auto")) {
-            act = backend.name().startsWith("cuda") ? value : WeightDtype.FP32;
-        } else {
             try {
-                act = WeightDtype.parse(activations);
-            } catch (IllegalArgumentException e) {
-                throw new UserError("--activations: " + e.getMessage() + " or auto");
+                backend.setActivationDtype(value);
+            } catch (UnsupportedOperationException e) {
+                backend.setActivationDtype(WeightDtype.FP32);  // a backend that computes in fp32 only (the CPU)
             }
+            return backend;
+        }
+        WeightDtype act;
+        try {
+            act = WeightDtype.parse(activations);
+        } catch (IllegalArgumentException e) {
+            throw new UserError("--activations: " + e.getMessage() + " or auto");
         }
         try {
             backend.setActivationDtype(act);
