@@ -61,4 +61,24 @@ done
 # -Bsymbolic: the library's own calls bind to itself, so two copies loaded at once (tests emulating two GPU
 # generations) never call into each other.
 "$cxx" -shared -Wl,-Bsymbolic -o "$out/libtexforce-cuda-emu.so" "$work"/*.o -lpthread
-echo "native/emu/build.sh: $out/libtexforce-cuda-emu.so ($(grep -c TFEMU_KERNEL "$unit") kernels)"
+# cuDNN, which io.texforce.cuda.Cudnn reaches through JavaCPP's JNI bindings (org.bytedeco:cuda): those link
+# libcudnn_{graph,ops,cnn,adv}.so.9, libcublas(Lt).so.13, libcudart.so.13 and libcuda.so.1 by name and with
+# symbol versions named after them. out/cudnn/ holds the emulated cuDNN (cudnn.cpp) and stand-ins of those names:
+# each defines its version node; the cuDNN ones depend on the emulation, whose unversioned symbols then satisfy the
+# bindings' versioned references. Cudnn loads them all by path before JavaCPP loads its bindings. The stand-in
+# libcuda.so.1 exports no driver function (Driver.load() then says there is no GPU, as without one).
+mkdir -p "$out/cudnn"
+"$cxx" "${flags[@]}" -c "$here/cudnn.cpp" -o "$work/cudnn.o"
+"$cxx" -shared -Wl,-Bsymbolic -Wl,-soname,libtexforce-cudnn-emu.so -o "$out/cudnn/libtexforce-cudnn-emu.so" \
+  "$work/cudnn.o"
+for name in libcudnn_graph.so.9 libcudnn_ops.so.9 libcudnn_cnn.so.9 libcudnn_adv.so.9 libcublasLt.so.13 \
+    libcublas.so.13 libcudart.so.13 libcuda.so.1; do
+  stub="tfemu_stand_in_$(echo "$name" | tr '.-' '__')"
+  echo "$name { global: $stub; local: *; };" > "$work/$name.map"
+  echo "extern \"C\" void $stub() {}" > "$work/$name.cpp"
+  needs=()
+  if [[ "$name" == libcudnn_* ]]; then needs=(-Wl,--no-as-needed -L"$out/cudnn" -l:libtexforce-cudnn-emu.so); fi
+  "$cxx" -shared -fPIC -Wl,-soname,"$name" -Wl,--version-script="$work/$name.map" -Wl,-rpath,'$ORIGIN' \
+    -o "$out/cudnn/$name" "$work/$name.cpp" "${needs[@]}"
+done
+echo "native/emu/build.sh: $out/libtexforce-cuda-emu.so ($(grep -c TFEMU_KERNEL "$unit") kernels), $out/cudnn/"

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
@@ -146,3 +147,16 @@ void flush_pending_copies() {
 }
 
 }  // namespace tfemu
+
+// For the cuDNN emulator (a library of its own, see cudnn.cpp): the memory checks of this emulator as C functions,
+// handed to it by io.texforce.cuda.Cudnn.
+extern "C" int tfemu_memory_check(uint64_t pointer, size_t bytes, char* why, size_t why_size) {
+    std::string reason;
+    if (tfemu::in_bounds(pointer, bytes, reason)) return 1;
+    if (why != nullptr && why_size > 0) {
+        std::snprintf(why, why_size, "%s", reason.c_str());
+    }
+    return 0;
+}
+
+extern "C" void tfemu_flush_copies() { tfemu::flush_pending_copies(); }

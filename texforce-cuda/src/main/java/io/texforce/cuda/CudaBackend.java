@@ -749,8 +749,24 @@ public final class CudaBackend implements Backend {
         int rows = xs[1] * ws[2] * ws[3], plane = oh * ow;
         WeightDtype inputs = gemmInputs(weight.dtype(), x.dtype(), activationDtype());
         WeightDtype output = gemmOutput(inputs);
-        if (implicitConv && output == WeightDtype.FP32 && (!weight.dtype().isHalf() || weight.isContiguous())) {
+        ConvAlgorithm algorithm = convAlgorithm;
+        if (algorithm == ConvAlgorithm.IMPLICIT_GEMM && output == WeightDtype.FP32
+                && (!weight.dtype().isHalf() || weight.isContiguous())) {
             return conv2dImplicit(x, weight, bias, stride, padding, oh, ow);
+        }
+        if (algorithm == ConvAlgorithm.CUDNN && output == inputs && xs[0] > 0) {
+            Tensor y = empty(output, xs[0], ws[0], oh, ow);
+            Tensor xd = operand(x, inputs), wd = operand(weight, inputs);
+            Cudnn.Conv conv = cudnn().conv(xs, ws, stride, padding, inputs, tf32());
+            Tensor work = workspace(conv.forwardWorkspace());
+            conv.forward(address(xd), address(wd), address(y), work == null ? 0 : address(work));
+            Reference.reachabilityFence(xd);
+            Reference.reachabilityFence(wd);
+            Reference.reachabilityFence(work);
+            if (bias != null) {
+                kernels.elementwise("add_channel_bias", y.numel(), new Typed(y), dense(bias), xs[0], ws[0], plane);
+            }
+            return y;
         }
         // Columns in the GEMM's format: a 16-bit weight's own (autocast's conv), else float32 or the activations'.
         Tensor col = columns(x, ws, oh, ow, stride, padding, inputs);
@@ -764,21 +780,58 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Whether convolutions run as an implicit GEMM (native/conv2d_implicit.cu: the columns gathered into shared
-     * memory, never written out) instead of im2col + cuBLAS. Off by default until a GPU benchmark ({@code bench
-     * kernels}: conv2d_implicit against im2col + cuBLAS) shows it faster; {@code -Dtexforce.cuda.implicitConv=true}
-     * or {@link #setImplicitConv} turns it on. Forward only; the backward always goes through columns.
+     * How convolutions run: {@link ConvAlgorithm#IM2COL_GEMM} by default, until a GPU benchmark ({@code bench
+     * kernels}: our implicit GEMM and cuDNN against im2col + cuBLAS) shows another faster; {@code
+     * -Dtexforce.cuda.conv=implicit|cudnn} or {@link #setConvAlgorithm} changes it.
      */
-    private volatile boolean implicitConv = Boolean.getBoolean("texforce.cuda.implicitConv");
+    private volatile ConvAlgorithm convAlgorithm =
+            ConvAlgorithm.parse(System.getProperty("texforce.cuda.conv", ConvAlgorithm.IM2COL_GEMM.cliName()));
+    private Cudnn cudnn;
+    private CudaUnavailableException cudnnFailure;
 
-    /** Turns the implicit-GEMM convolution on or off (see {@link #implicitConv}). */
-    public void setImplicitConv(boolean on) {
-        implicitConv = on;
+    /**
+     * Sets how convolutions run (see {@link ConvAlgorithm}). Choosing {@link ConvAlgorithm#CUDNN} loads cuDNN at
+     * once, so that a machine without it fails here ({@link CudaUnavailableException} naming what is missing)
+     * rather than at the first convolution.
+     */
+    public void setConvAlgorithm(ConvAlgorithm algorithm) {
+        if (algorithm == ConvAlgorithm.CUDNN) {
+            cudnn();
+        }
+        convAlgorithm = algorithm;
     }
 
-    /** Whether convolutions run as an implicit GEMM (see {@link #setImplicitConv}). */
-    public boolean implicitConv() {
-        return implicitConv;
+    /** How convolutions run (see {@link #setConvAlgorithm}). */
+    public ConvAlgorithm convAlgorithm() {
+        return convAlgorithm;
+    }
+
+    /** cuDNN's version on this device, e.g. "9.19.0"; throws {@link CudaUnavailableException} without cuDNN. */
+    public String cudnnVersion() {
+        return cudnn().version();
+    }
+
+    /** This device's cuDNN handle, created on first use; a failure is remembered and thrown again. */
+    private synchronized Cudnn cudnn() {
+        if (cudnn == null) {
+            if (cudnnFailure != null) {
+                throw cudnnFailure;
+            }
+            bind();
+            try {
+                cudnn = Cudnn.open(driver);
+            } catch (CudaUnavailableException e) {
+                cudnnFailure = e;
+                throw e;
+            }
+        }
+        bind();
+        return cudnn;
+    }
+
+    /** A device buffer of at least {@code bytes} for cuDNN (null for none). */
+    private Tensor workspace(long bytes) {
+        return bytes <= 0 ? null : empty(WeightDtype.FP32, Math.toIntExact(Math.ceilDiv(bytes, Float.BYTES)));
     }
 
     private Tensor conv2dImplicit(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int oh, int ow) {
@@ -802,6 +855,17 @@ public final class CudaBackend implements Backend {
         int oh = outSize(xs[2], ws[2], stride, padding), ow = outSize(xs[3], ws[3], stride, padding);
         int rows = xs[1] * ws[2] * ws[3], plane = oh * ow;
         WeightDtype inputs = gemmInputs(weight.dtype(), gy.dtype(), activationDtype());
+        if (convAlgorithm == ConvAlgorithm.CUDNN && gemmOutput(inputs) == inputs && xs[0] > 0) {
+            Tensor gx = empty(inputs, xs);
+            Tensor wd = operand(weight, inputs), g = operand(gy, inputs);
+            Cudnn.Conv conv = cudnn().conv(xs, ws, stride, padding, inputs, tf32());
+            Tensor work = workspace(conv.backwardDataWorkspace());
+            conv.backwardData(address(wd), address(g), address(gx), work == null ? 0 : address(work));
+            Reference.reachabilityFence(wd);
+            Reference.reachabilityFence(g);
+            Reference.reachabilityFence(work);
+            return gx;
+        }
         // The column gradients stay float32: col2im sums up to kh * kw of them per pixel, rounded once into gx.
         Tensor col = empty(xs[0], rows, plane);
         gemm(true, false, rows, plane, ws[0], 1f, operand(weight, inputs), rows, 0, operand(gy, inputs), plane,
@@ -821,6 +885,18 @@ public final class CudaBackend implements Backend {
         int rows = xs[1] * ws[2] * ws[3], plane = oh * ow;
         // The weight's gradient is float32 whatever the operands' format (a parameter gradient).
         WeightDtype inputs = gemmInputs(gy.dtype(), x.dtype(), activationDtype());
+        if (convAlgorithm == ConvAlgorithm.CUDNN && inputs == WeightDtype.FP32 && xs[0] > 0) {
+            // cuDNN writes the filter gradient in its data's format, so only float32 data takes this path.
+            Tensor xd = dense(x), g = dense(gy);
+            Tensor gw = empty(ws);
+            Cudnn.Conv conv = cudnn().conv(xs, ws, stride, padding, inputs, tf32());
+            Tensor work = workspace(conv.backwardFilterWorkspace());
+            conv.backwardFilter(address(xd), address(g), address(gw), work == null ? 0 : address(work));
+            Reference.reachabilityFence(xd);
+            Reference.reachabilityFence(work);
+            Tensor gb = withBias ? reduce(ReduceOp.SUM, g.reshape(xs[0], ws[0], plane), new int[]{0, 2}, false) : null;
+            return new Tensor[]{gw, gb};
+        }
         Tensor col = columns(x, ws, oh, ow, stride, padding, inputs);
         Tensor g = operand(gy, inputs);
         Tensor gw = empty(ws);

@@ -30,6 +30,8 @@ final class Driver {
     private static final Linker LINKER = Linker.nativeLinker();
 
     private final SymbolLookup library;
+    /** The emulator's library file (its folder holds the emulated cuDNN), or null for NVIDIA's driver. */
+    private Path emulatorFile;
     private final MethodHandle emulatorConfigure;
     private final MethodHandle cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName,
             cuDeviceGetAttribute, cuDevicePrimaryCtxRetain, cuCtxSetCurrent, cuCtxSynchronize, cuMemAlloc, cuMemFree,
@@ -82,6 +84,11 @@ final class Driver {
             throw new CudaUnavailableException("no CUDA driver/GPU found: libcuda.so.1 is not on this machine ("
                     + e.getMessage() + ")", e);
         }
+        if (lib.find("cuDeviceGet").isEmpty()) {
+            // The emulated cuDNN's stand-in libcuda.so.1 (native/emu/build.sh), once loaded, answers to that name.
+            throw new CudaUnavailableException("no CUDA driver/GPU found: the libcuda.so.1 loaded in this process is "
+                    + "not NVIDIA's driver (it lacks cuDeviceGet)");
+        }
         return init(new Driver(lib));
     }
 
@@ -105,6 +112,7 @@ final class Driver {
         if (!d.emulated()) {
             throw new CudaUnavailableException(library + " is not the CUDA host emulator (it lacks tfemu_configure)");
         }
+        d.emulatorFile = library;
         return init(d);
     }
 
@@ -122,6 +130,11 @@ final class Driver {
     /** Whether this is the CUDA host emulator rather than NVIDIA's driver. */
     boolean emulated() {
         return emulatorConfigure != null;
+    }
+
+    /** The emulator's library file, or null on NVIDIA's driver. */
+    Path emulatorFile() {
+        return emulatorFile;
     }
 
     /** The library the driver calls were bound from (the emulator serves cuBLAS from it too). */

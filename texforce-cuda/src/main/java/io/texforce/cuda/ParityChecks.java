@@ -325,18 +325,36 @@ final class ParityChecks {
         return Tensor.of(b, v, t.shape());
     }
 
-    /** Runs {@code op} with the CUDA backend's implicit-GEMM convolution switched on (the CPU has one kind). */
-    private static Tensor[] implicitConv(Backend b, java.util.function.Supplier<Tensor[]> op) {
+    /** Runs {@code op} with the CUDA backend's convolutions on {@code algorithm} (the CPU has one kind). */
+    static Tensor[] withConv(Backend b, ConvAlgorithm algorithm, java.util.function.Supplier<Tensor[]> op) {
         if (!(b instanceof CudaBackend g)) {
             return op.get();
         }
-        boolean before = g.implicitConv();
-        g.setImplicitConv(true);
+        ConvAlgorithm before = g.convAlgorithm();
+        g.setConvAlgorithm(algorithm);
         try {
             return op.get();
         } finally {
-            g.setImplicitConv(before);
+            g.setConvAlgorithm(before);
         }
+    }
+
+    private static Tensor[] implicitConv(Backend b, java.util.function.Supplier<Tensor[]> op) {
+        return withConv(b, ConvAlgorithm.IMPLICIT_GEMM, op);
+    }
+
+    /**
+     * The convolution checks of {@link #all} (float32 forward and both gradients, bf16/fp16 weights, 16-bit
+     * activations) with the GPU's convolutions on cuDNN, named "cudnn ...": cuDNN against the same CPU reference and
+     * tolerances as our own convolutions. Where cuDNN does not take a format mix the backend runs im2col, so these
+     * also check that choice.
+     */
+    static List<ParityCheck> cudnn() {
+        return all().stream()
+                .filter(c -> c.name().contains("conv2d") && !c.name().contains("implicit"))
+                .map(c -> new ParityCheck("cudnn " + c.name(), c.tolerance(),
+                        b -> withConv(b, ConvAlgorithm.CUDNN, () -> c.op().apply(b))))
+                .toList();
     }
 
     /**

@@ -22,7 +22,7 @@ class ImplicitConvTest {
 
     @AfterEach
     void off() {
-        emulator.setImplicitConv(false);
+        emulator.setConvAlgorithm(ConvAlgorithm.IM2COL_GEMM);
     }
 
     @Test
@@ -33,7 +33,7 @@ class ImplicitConvTest {
         emulator.conv2d(x, w, null, 1, 1);
         assertEquals(implicit, k.launches("conv2d_implicit"), "off by default");
         assertEquals(im2col + 1, k.launches("im2col"));
-        emulator.setImplicitConv(true);
+        emulator.setConvAlgorithm(ConvAlgorithm.IMPLICIT_GEMM);
         emulator.conv2d(x, w, null, 1, 1);
         assertEquals(implicit + 1, k.launches("conv2d_implicit"));
         long bf16 = k.launches("conv2d_implicit_bf16");

@@ -1,0 +1,92 @@
+package io.texforce.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.texforce.tensor.Tensor;
+import io.texforce.tensor.WeightDtype;
+import io.texforce.tensor.cpu.CpuBackend;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+import java.util.stream.Stream;
+
+/**
+ * Convolutions on cuDNN ({@link ConvAlgorithm#CUDNN}) through JavaCPP's bindings, on the CUDA host emulator's
+ * emulated cuDNN (native/emu/cudnn.cpp, which checks descriptors, data types, output shapes, workspaces and that
+ * every buffer lies in one device allocation): every convolution parity check against the CPU, and which cases go
+ * to cuDNN. On a GPU, {@code gpu-selftest cudnn} runs the same checks on NVIDIA's cuDNN.
+ */
+class CudnnTest {
+    private static CudaBackend emulator;
+
+    @BeforeAll
+    static void loadEmulator() {
+        emulator = TestEmulator.backendOrSkip();
+    }
+
+    @AfterEach
+    void restore() {
+        emulator.setConvAlgorithm(ConvAlgorithm.IM2COL_GEMM);
+    }
+
+    @TestFactory
+    Stream<DynamicTest> convolutionsOnCudnnMatchTheCpu() {
+        var checks = ParityChecks.cudnn();
+        assertTrue(checks.size() >= 14, "the convolution checks of every format: " + checks.size());
+        return checks.stream().map(check -> DynamicTest.dynamicTest(check.name(), () -> {
+            ParityCheck.Result r = check.run(CpuBackend.INSTANCE, emulator);
+            System.out.printf("emulator %-56s max error %.3e (tolerance %.1e)%n", r.name(), r.maxError(),
+                    r.tolerance());
+            assertTrue(r.passed(), () -> r.name() + ": max error " + r.maxError() + " exceeds " + r.tolerance());
+        }));
+    }
+
+    @Test
+    void reportsTheEmulatedVersion() {
+        assertEquals("9.19.0", emulator.cudnnVersion());
+    }
+
+    @Test
+    void cudnnTakesTheFormatsItCanWriteAndIm2colTheRest() {
+        KernelModule k = emulator.kernels();
+        Tensor x = emulator.full(new int[]{2, 4, 6, 6}, 0.5f), w = emulator.full(new int[]{5, 4, 3, 3}, 0.25f);
+        Tensor gy = emulator.full(new int[]{2, 5, 6, 6}, 1f);
+        emulator.setConvAlgorithm(ConvAlgorithm.CUDNN);
+        long im2col = k.launches("im2col"), col2im = k.launches("col2im");
+        Tensor y = emulator.conv2d(x, w, null, 1, 1);
+        emulator.conv2dBackwardInput(gy, w, x.shape(), 1, 1);
+        emulator.conv2dBackwardWeight(gy, x, w.shape(), 1, 1, false);
+        assertEquals(im2col, k.launches("im2col"), "float32 forward and filter gradient on cuDNN");
+        assertEquals(col2im, k.launches("col2im"), "float32 input gradient on cuDNN");
+        // Centre pixel: 4 channels x 9 taps x 0.5 x 0.25.
+        assertEquals(4.5f, y.select(0, 1).select(0, 3).select(0, 3).select(0, 3).item(), 0f);
+
+        // bf16 weights under float32 activations: cuDNN cannot write float32 from bf16 data, so im2col runs.
+        emulator.conv2d(x, w.to(WeightDtype.BF16), null, 1, 1);
+        assertEquals(im2col + 1, k.launches("im2col"));
+        // Both in bf16: cuDNN, with a bf16 result.
+        try (var bf16 = emulator.activations(WeightDtype.BF16)) {
+            Tensor yh = emulator.conv2d(x.to(WeightDtype.BF16), w.to(WeightDtype.BF16), null, 1, 1);
+            assertEquals(WeightDtype.BF16, yh.dtype());
+            assertEquals(im2col + 1, k.launches("im2col"));
+            // The filter gradient of bf16 data must be float32: im2col.
+            Tensor[] gw = emulator.conv2dBackwardWeight(gy.to(WeightDtype.BF16), x.to(WeightDtype.BF16),
+                    w.shape(), 1, 1, false);
+            assertEquals(WeightDtype.FP32, gw[0].dtype());
+            assertEquals(im2col + 2, k.launches("im2col"));
+        }
+    }
+
+    @Test
+    void anUnknownAlgorithmNameIsRefusedWithTheChoices() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ConvAlgorithm.parse("fft"));
+        assertEquals("unknown convolution algorithm 'fft'; expected one of [im2col, implicit, cudnn]",
+                e.getMessage());
+        assertEquals(ConvAlgorithm.CUDNN, ConvAlgorithm.parse(" CuDNN "));
+    }
+}
