@@ -199,6 +199,16 @@ public final class CudaBackend implements Backend {
         driver.configureEmulator(reverse, hostThreads, 0);
     }
 
+    /** How many GPUs the driver reports (0 without a driver or GPU). */
+    public static synchronized int deviceCount() {
+        try {
+            get();
+        } catch (CudaUnavailableException e) {
+            return 0;
+        }
+        return sharedDriver.deviceCount();
+    }
+
     /** Why {@link #get()} would fail, or empty when the GPU backend is usable. */
     public static Optional<String> unavailableReason() {
         try {
@@ -812,7 +822,7 @@ public final class CudaBackend implements Backend {
     }
 
     /** This device's cuDNN handle, created on first use; a failure is remembered and thrown again. */
-    private synchronized Cudnn cudnn() {
+    synchronized Cudnn cudnn() {
         if (cudnn == null) {
             if (cudnnFailure != null) {
                 throw cudnnFailure;

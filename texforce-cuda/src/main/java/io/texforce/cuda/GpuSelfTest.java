@@ -14,8 +14,9 @@ import java.util.Locale;
  * timings; exits 1 if any check fails, 2 without a usable GPU. Meant for a GPU machine with only the bundle:
  * {@code java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp 'lib/*'
  * io.texforce.cuda.GpuSelfTest [name-filter]}; the filter picks checks by a part of their name ({@code bf16} for the
- * bfloat16 weight paths, {@code attention}, ...; the 1250 random cases of {@link FuzzChecks}, which run after the
- * named checks, are named {@code fuzz N: ...}, so {@code fuzz} picks only them).
+ * bfloat16 weight paths, {@code attention}, {@code cudnn} for the convolution checks on cuDNN (run where cuDNN
+ * loads, else one line says why), ...; the 1250 random cases of {@link FuzzChecks}, which run after the named
+ * checks, are named {@code fuzz N: ...}, so {@code fuzz} picks only them).
  */
 public final class GpuSelfTest {
     /** The seed of the random cases (the emulator tests use the same, so a failure here can be replayed there). */
@@ -51,6 +52,20 @@ public final class GpuSelfTest {
                 run++;
                 ParityCheck.Result r = runAndPrint(check, gpu, true);
                 if (r == null || !r.passed()) failed++;
+            }
+        }
+        // cuDNN's convolutions against the same references, where cuDNN loads; without it the line says why.
+        List<ParityCheck> cudnnChecks = ParityChecks.cudnn().stream().filter(c -> matches(c, filter)).toList();
+        if (!cudnnChecks.isEmpty()) {
+            try {
+                System.out.printf("cuDNN %s%n", gpu.cudnnVersion());
+                for (ParityCheck check : cudnnChecks) {
+                    run++;
+                    ParityCheck.Result r = runAndPrint(check, gpu, true);
+                    if (r == null || !r.passed()) failed++;
+                }
+            } catch (CudaUnavailableException e) {
+                System.out.printf("%-48s SKIPPED: %s%n", cudnnChecks.size() + " cudnn checks", e.getMessage());
             }
         }
         // The random cases print a line only when they fail, then one summary line per group.

@@ -83,6 +83,39 @@ class CudnnTest {
     }
 
     @Test
+    void theEmulatedCudnnRefusesABufferTooSmallOrAMissingWorkspace() {
+        Cudnn.Conv conv = emulator.cudnn().conv(new int[]{1, 2, 16, 16}, new int[]{3, 2, 3, 3}, 1, 1,
+                WeightDtype.FP32, false);
+        Tensor x = emulator.full(new int[]{1, 2, 16, 16}, 1f), w = emulator.full(new int[]{3, 2, 3, 3}, 1f);
+        // y needs 3 KiB; the allocator rounds a 1-element tensor up, but not that far.
+        Tensor small = emulator.full(new int[]{1}, 0f), work = emulator.full(new int[]{1024}, 0f);
+        assertTrue(conv.forwardWorkspace() > 0, "the emulation asks for a workspace");
+        CudaException e = assertThrows(CudaException.class, () -> conv.forward(CudaBackend.address(x),
+                CudaBackend.address(w), CudaBackend.address(small), CudaBackend.address(work)));
+        assertTrue(e.getMessage().contains("cudnnConvolutionForward failed with CUDNN_STATUS_BAD_PARAM"),
+                e.getMessage());
+        Tensor y = emulator.full(new int[]{1, 3, 16, 16}, 0f);
+        e = assertThrows(CudaException.class, () -> conv.forward(CudaBackend.address(x), CudaBackend.address(w),
+                CudaBackend.address(y), 0));
+        assertTrue(e.getMessage().contains("CUDNN_STATUS_BAD_PARAM_NULL_POINTER"), e.getMessage());
+        conv.forward(CudaBackend.address(x), CudaBackend.address(w), CudaBackend.address(y),
+                CudaBackend.address(work));
+        assertEquals(8f, emulator.toHost(y)[0], 0f);  // corner: 2 channels x 4 taps in bounds
+    }
+
+    @Test
+    void theSelfTestRunsTheCudnnGroup() {
+        String before = System.getProperty("texforce.cuda.emulator");
+        System.setProperty("texforce.cuda.emulator", TestEmulator.libraryOrSkip().toString());
+        try {
+            assertEquals(0, GpuSelfTest.run("--emulator", "cudnn conv2d 3x3"));
+        } finally {
+            if (before == null) System.clearProperty("texforce.cuda.emulator");
+            else System.setProperty("texforce.cuda.emulator", before);
+        }
+    }
+
+    @Test
     void anUnknownAlgorithmNameIsRefusedWithTheChoices() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ConvAlgorithm.parse("fft"));
         assertEquals("unknown convolution algorithm 'fft'; expected one of [im2col, implicit, cudnn]",

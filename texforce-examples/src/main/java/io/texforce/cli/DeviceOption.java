@@ -1,6 +1,8 @@
 package io.texforce.cli;
 
+import io.texforce.cuda.ConvAlgorithm;
 import io.texforce.cuda.CudaBackend;
+import io.texforce.cuda.CudaUnavailableException;
 import io.texforce.tensor.Backend;
 import io.texforce.tensor.DeviceUnavailableException;
 import io.texforce.tensor.Devices;
@@ -20,8 +22,20 @@ final class DeviceOption {
             + "1e-3 relative. Ignored on the CPU.")
     boolean tf32;
 
+    @Option(names = "--conv", defaultValue = "im2col", paramLabel = "ALGO",
+            description = "On a GPU, how convolutions run: im2col (columns + cuBLAS), implicit (our implicit-GEMM "
+                    + "kernel, forward only) or cudnn (cuDNN 9, forward and gradients, where data and weights share "
+                    + "a format). Ignored on the CPU. Default: ${DEFAULT-VALUE}.")
+    String conv;
+
     /** The chosen backend; an unusable device is a user error that says why. */
     Backend backend() {
+        ConvAlgorithm algorithm;
+        try {
+            algorithm = ConvAlgorithm.parse(conv);
+        } catch (IllegalArgumentException e) {
+            throw new UserError("--conv: " + e.getMessage());
+        }
         Backend b;
         try {
             b = Devices.resolve(device);
@@ -33,6 +47,11 @@ final class DeviceOption {
             // --dtype) then sets the activation format where a command loads models.
             gpu.setTf32(tf32);
             gpu.setActivationDtype(WeightDtype.FP32);
+            try {
+                gpu.setConvAlgorithm(algorithm);
+            } catch (CudaUnavailableException e) {
+                throw new UserError("--conv " + conv + ": " + e.getMessage());
+            }
         }
         return b;
     }

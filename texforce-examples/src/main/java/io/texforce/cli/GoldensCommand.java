@@ -1,6 +1,7 @@
 package io.texforce.cli;
 
 import io.texforce.clip.text.ClipTextModel;
+import io.texforce.cuda.CudaBackend;
 import io.texforce.tensor.Backend;
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Tensor;
@@ -82,8 +83,9 @@ final class GoldensCommand implements Callable<Integer> {
         }
         Backend be = dtype.activationsOn(device.backend());
         Tolerance tol = Tolerance.of(dtype.value, be.activationDtype());
-        System.out.printf("device %s, weights %s, activations %s%n", be.name(), dtype.value.cliName(),
-                be.activationDtype().cliName());
+        System.out.printf("device %s, weights %s, activations %s%s%n", be.name(), dtype.value.cliName(),
+                be.activationDtype().cliName(), be instanceof CudaBackend gpu
+                        ? ", convolutions " + gpu.convAlgorithm().cliName() : "");
         System.out.printf("%-44s %12s %12s %10s  %s%n", "golden", "max error", "relative", "tolerance", "result");
         try (SafeTensors g = SafeTensors.open(goldenFile)) {
             textEncoder(g, be, tol);

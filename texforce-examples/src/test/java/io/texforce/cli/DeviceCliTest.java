@@ -82,6 +82,36 @@ class DeviceCliTest {
     }
 
     @Test
+    void devicesListsTheCpuTheGpusAndTheEmulatorWithItsCudnn() {
+        CliTest.Result r = run("devices");
+        assertEquals(0, r.code(), r.err());
+        System.out.print(r.out());
+        List<String> lines = r.out().lines().toList();
+        assertTrue(lines.get(0).matches("cpu: \\d+ cores, \\d+-bit vectors \\(Vector API\\)"), lines.get(0));
+        var reason = CudaBackend.unavailableReason();
+        if (reason.isPresent()) {
+            assertEquals("cuda: not available: " + reason.get(), lines.get(1));
+        } else {
+            assertTrue(lines.get(1).startsWith("cuda:0: "), lines.get(1));
+        }
+        CliTest.assumeCudaEmulator();
+        assertTrue(lines.stream().anyMatch(l -> l.matches("cuda-emu: TexForce CUDA host emulator \\(sm_\\d+\\), "
+                + "driver [\\d.]+, cuDNN 9\\.19\\.0; \\d+ MiB in use")), r.out());
+    }
+
+    @Test
+    void theConvolutionAlgorithmIsCheckedByNameAndIgnoredOnTheCpu() {
+        CliTest.Result bad = run("embed", "--model", TestData.tinySd1().toString(), "--conv", "fft", "--out",
+                tmp.resolve("e").toString(), "x");
+        assertEquals(2, bad.code());
+        assertEquals("texforce embed: --conv: unknown convolution algorithm 'fft'; expected one of [im2col, implicit,"
+                + " cudnn]", bad.err().strip());
+        CliTest.Result cpu = run("embed", "--model", TestData.tinySd1().toString(), "--conv", "cudnn", "--out",
+                tmp.resolve("e").toString(), "x");
+        assertEquals(0, cpu.code(), cpu.err());
+    }
+
+    @Test
     void sixteenBitActivationsOnTheCpuAreAUserError() {
         CliTest.Result r = run("embed", "--model", TestData.tinySd1().toString(), "--activations", "bf16", "--out",
                 tmp.resolve("e").toString(), "x");

@@ -49,6 +49,23 @@ class GoldensCommandTest {
         }
     }
 
+    /**
+     * The same goldens with the convolutions on cuDNN (JavaCPP's bindings on the emulator's emulated cuDNN): float32,
+     * and bf16, where weights and activations share the format cuDNN then computes in.
+     */
+    @Test
+    void everyGoldenPassesWithConvolutionsOnCudnn() {
+        CliTest.assumeCudaEmulator();
+        for (String dtype : new String[]{"fp32", "bf16"}) {
+            CliTest.Result r = CliTest.run("check-goldens", "--model", TestData.tinySd1().toString(), "--device",
+                    "cuda-emu", "--dtype", dtype, "--conv", "cudnn");
+            System.out.print(r.out());
+            assertEquals(0, r.code(), r.out() + r.err());
+            assertTrue(r.out().contains("activations " + dtype + ", convolutions cudnn"), r.out());
+            assertTrue(r.out().contains("all goldens within tolerance"), r.out());
+        }
+    }
+
     @Test
     void aWrongGoldenFailsWithExitStatusOneAndNamesIt() throws IOException {
         Path model = tmp.resolve("tiny");
