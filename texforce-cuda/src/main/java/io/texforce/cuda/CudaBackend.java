@@ -40,6 +40,9 @@ import java.util.Optional;
  * Reductions, softmax, norm statistics, embeddings, parameter gradients of convolutions and everything an optimizer
  * touches stay float32. See docs/design.md, "Mixed precision".
  *
+ * <p>Convolutions run as im2col + cuBLAS, our implicit-GEMM kernel or cuDNN ({@link #setConvAlgorithm}; cuDNN through
+ * JavaCPP's CUDA preset, see {@link ConvAlgorithm#CUDNN}).
+ *
  * <p>Obtain it with {@link #get()} (GPU 0) or {@link #get(int)}, which throw {@link CudaUnavailableException}
  * ("no CUDA driver/GPU found ...") on machines without a driver or GPU; {@link #unavailableReason()} asks without
  * throwing. {@code Devices.resolve("cuda:N")} reaches the same instances through {@link CudaBackendProvider}.

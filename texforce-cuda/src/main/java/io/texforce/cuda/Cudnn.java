@@ -25,6 +25,8 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.IntFunction;
+import java.util.function.ToIntFunction;
 
 /**
  * 2-D convolutions on cuDNN, bound through JavaCPP's CUDA preset ({@code org.bytedeco:cuda}): NCHW tensors,
@@ -143,6 +145,21 @@ final class Cudnn {
         return plans.computeIfAbsent(new Key(xs.clone(), ws.clone(), stride, padding, format, tf32), Conv::new);
     }
 
+    /** The candidates of an algorithm search, read out of the bindings' array of perf structs (one type each). */
+    private record Candidates(int[] algos, int[] status, int[] maths) {
+        static <P> Candidates read(int count, IntFunction<P> at, ToIntFunction<P> algo, ToIntFunction<P> status,
+                                   ToIntFunction<P> math) {
+            Candidates c = new Candidates(new int[count], new int[count], new int[count]);
+            for (int i = 0; i < count; i++) {
+                P p = at.apply(i);
+                c.algos[i] = algo.applyAsInt(p);
+                c.status[i] = status.applyAsInt(p);
+                c.maths[i] = math.applyAsInt(p);
+            }
+            return c;
+        }
+    }
+
     /** A device address as the bindings take one. */
     private static final class Device extends Pointer {
         Device(long address) {
@@ -194,18 +211,17 @@ final class Cudnn {
          * The first of the heuristics' candidates that succeeds, preferring, for strict float32, those in FMA math
          * (TF32 ones excluded); the descriptor then takes the candidate's math type, as cuDNN asks.
          */
-        private Choice choose(cudnnConvolutionStruct conv, int[] algos, int[] status, int[] mathTypes, int count,
-                              String call) {
-            for (int i = 0; i < count; i++) {
-                if (status[i] == cudnn.CUDNN_STATUS_SUCCESS
-                        && (math != cudnn.CUDNN_FMA_MATH || mathTypes[i] == cudnn.CUDNN_FMA_MATH)) {
-                    check(cudnn.cudnnSetConvolutionMathType(conv, mathTypes[i]), "cudnnSetConvolutionMathType");
-                    return new Choice(conv, algos[i], -1);
+        private Choice choose(cudnnConvolutionStruct conv, Candidates found, String call) {
+            for (int i = 0; i < found.algos.length; i++) {
+                if (found.status[i] == cudnn.CUDNN_STATUS_SUCCESS
+                        && (math != cudnn.CUDNN_FMA_MATH || found.maths[i] == cudnn.CUDNN_FMA_MATH)) {
+                    check(cudnn.cudnnSetConvolutionMathType(conv, found.maths[i]), "cudnnSetConvolutionMathType");
+                    return new Choice(conv, found.algos[i], -1);
                 }
             }
-            for (int i = 0; i < count; i++) {
-                if (status[i] == cudnn.CUDNN_STATUS_SUCCESS) {
-                    return new Choice(conv, algos[i], -1);  // the descriptor keeps FMA math
+            for (int i = 0; i < found.algos.length; i++) {
+                if (found.status[i] == cudnn.CUDNN_STATUS_SUCCESS) {
+                    return new Choice(conv, found.algos[i], -1);  // the descriptor keeps FMA math
                 }
             }
             throw new CudaException(call + " offers no algorithm for x " + Arrays.toString(key.xs) + ", w "
@@ -222,14 +238,9 @@ final class Cudnn {
                 int[] returned = new int[1];
                 check(cudnn.cudnnGetConvolutionForwardAlgorithm_v7(handle, x, w, conv, y, n, returned, perf),
                         "cudnnGetConvolutionForwardAlgorithm_v7");
-                int[] algos = new int[returned[0]], status = new int[returned[0]], maths = new int[returned[0]];
-                for (int i = 0; i < returned[0]; i++) {
-                    cudnnConvolutionFwdAlgoPerf_t p = new cudnnConvolutionFwdAlgoPerf_t(perf).position(i);
-                    algos[i] = p.algo();
-                    status[i] = p.status();
-                    maths[i] = p.mathType();
-                }
-                Choice c = choose(conv, algos, status, maths, returned[0], "cudnnGetConvolutionForwardAlgorithm_v7");
+                Candidates found = Candidates.read(returned[0], i -> new cudnnConvolutionFwdAlgoPerf_t(perf).position(i),
+                        cudnnConvolutionFwdAlgoPerf_t::algo, cudnnConvolutionFwdAlgoPerf_t::status, cudnnConvolutionFwdAlgoPerf_t::mathType);
+                Choice c = choose(conv, found, "cudnnGetConvolutionForwardAlgorithm_v7");
                 SizeTPointer bytes = new SizeTPointer(1);
                 check(cudnn.cudnnGetConvolutionForwardWorkspaceSize(handle, x, w, conv, y, c.algo, bytes),
                         "cudnnGetConvolutionForwardWorkspaceSize");
@@ -247,14 +258,9 @@ final class Cudnn {
                 int[] returned = new int[1];
                 check(cudnn.cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, w, y, conv, x, n, returned, perf),
                         "cudnnGetConvolutionBackwardDataAlgorithm_v7");
-                int[] algos = new int[returned[0]], status = new int[returned[0]], maths = new int[returned[0]];
-                for (int i = 0; i < returned[0]; i++) {
-                    cudnnConvolutionBwdDataAlgoPerf_t p = new cudnnConvolutionBwdDataAlgoPerf_t(perf).position(i);
-                    algos[i] = p.algo();
-                    status[i] = p.status();
-                    maths[i] = p.mathType();
-                }
-                Choice c = choose(conv, algos, status, maths, returned[0],
+                Candidates found = Candidates.read(returned[0], i -> new cudnnConvolutionBwdDataAlgoPerf_t(perf).position(i),
+                        cudnnConvolutionBwdDataAlgoPerf_t::algo, cudnnConvolutionBwdDataAlgoPerf_t::status, cudnnConvolutionBwdDataAlgoPerf_t::mathType);
+                Choice c = choose(conv, found,
                         "cudnnGetConvolutionBackwardDataAlgorithm_v7");
                 SizeTPointer bytes = new SizeTPointer(1);
                 check(cudnn.cudnnGetConvolutionBackwardDataWorkspaceSize(handle, w, y, conv, x, c.algo, bytes),
@@ -273,14 +279,9 @@ final class Cudnn {
                 int[] returned = new int[1];
                 check(cudnn.cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, x, y, conv, w, n, returned, perf),
                         "cudnnGetConvolutionBackwardFilterAlgorithm_v7");
-                int[] algos = new int[returned[0]], status = new int[returned[0]], maths = new int[returned[0]];
-                for (int i = 0; i < returned[0]; i++) {
-                    cudnnConvolutionBwdFilterAlgoPerf_t p = new cudnnConvolutionBwdFilterAlgoPerf_t(perf).position(i);
-                    algos[i] = p.algo();
-                    status[i] = p.status();
-                    maths[i] = p.mathType();
-                }
-                Choice c = choose(conv, algos, status, maths, returned[0],
+                Candidates found = Candidates.read(returned[0], i -> new cudnnConvolutionBwdFilterAlgoPerf_t(perf).position(i),
+                        cudnnConvolutionBwdFilterAlgoPerf_t::algo, cudnnConvolutionBwdFilterAlgoPerf_t::status, cudnnConvolutionBwdFilterAlgoPerf_t::mathType);
+                Choice c = choose(conv, found,
                         "cudnnGetConvolutionBackwardFilterAlgorithm_v7");
                 SizeTPointer bytes = new SizeTPointer(1);
                 check(cudnn.cudnnGetConvolutionBackwardFilterWorkspaceSize(handle, x, y, conv, w, c.algo, bytes),
