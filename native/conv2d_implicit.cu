@@ -6,9 +6,11 @@
 // A block computes a 64 x 64 tile of y with 256 threads, each owning 4 x 4 outputs (rows ty + 16 i, columns
 // tx + 16 j), as lora.cu does. A 16-bit weight is read in place and widened; the input is rounded to the weight's
 // format first, as the im2col path's 16-bit columns are (autocast's convolution), so both paths compute the same
-// products.
+// products. Input and output are Typed: 16-bit activations are read in place and the result is rounded once into
+// the output's format (float32 sums either way).
 #include "common.cuh"
 #include "half.cuh"
+#include "typed.cuh"
 
 #define CONV_TILE 64
 #define CONV_STEP 16
@@ -29,8 +31,8 @@ struct ConvHalf {
 };
 
 template <class P>
-__device__ void conv2d_implicit_body(const float* __restrict__ x, const typename P::Weight* __restrict__ w,
-                                     const float* __restrict__ bias, float* __restrict__ y, int n, int c, int h,
+__device__ void conv2d_implicit_body(Typed x, const typename P::Weight* __restrict__ w,
+                                     const float* __restrict__ bias, Typed y, int n, int c, int h,
                                      int wd, int o, int kh, int kw, int oh, int ow, int stride, int pad) {
     // ws rows get one float of padding: the loader writes them with consecutive threads on consecutive rows.
     __shared__ float ws[CONV_STEP][CONV_TILE + 1];
@@ -54,7 +56,7 @@ __device__ void conv2d_implicit_body(const float* __restrict__ x, const typename
                 const int img = q / plane, oy = q % plane / ow, ox = q % ow;
                 const int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
                 if (iy >= 0 && iy < h && ix >= 0 && ix < wd) {
-                    v = P::input(x[(((size_t) img * c + ci) * h + iy) * wd + ix]);
+                    v = P::input(x.load((((size_t) img * c + ci) * h + iy) * wd + ix));
                 }
             }
             xs[kk][r] = v;
@@ -77,29 +79,26 @@ __device__ void conv2d_implicit_body(const float* __restrict__ x, const typename
         const float b0 = bias ? bias[oc] : 0.0f;
         for (int j = 0; j < 4; j++) {
             const int q = q0 + tx + 16 * j;
-            if (q < q_total) y[((size_t) (q / plane) * o + oc) * plane + q % plane] = acc[i][j] + b0;
+            if (q < q_total) y.store(((size_t) (q / plane) * o + oc) * plane + q % plane, acc[i][j] + b0);
         }
     }
 }
 
 // Grid: (ceil(n * oh * ow / 64), ceil(o / 64)) blocks of 256 threads. bias may be null.
 extern "C" __global__ void __launch_bounds__(256)
-conv2d_implicit(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias,
-                float* __restrict__ y, int n, int c, int h, int wd, int o, int kh, int kw, int oh, int ow, int stride,
-                int pad) {
+conv2d_implicit(Typed x, const float* __restrict__ w, const float* __restrict__ bias, Typed y, int n, int c, int h,
+                int wd, int o, int kh, int kw, int oh, int ow, int stride, int pad) {
     conv2d_implicit_body<ConvFp32>(x, w, bias, y, n, c, h, wd, o, kh, kw, oh, ow, stride, pad);
 }
 
 extern "C" __global__ void __launch_bounds__(256)
-conv2d_implicit_bf16(const float* __restrict__ x, const uint16_t* __restrict__ w, const float* __restrict__ bias,
-                     float* __restrict__ y, int n, int c, int h, int wd, int o, int kh, int kw, int oh, int ow,
-                     int stride, int pad) {
+conv2d_implicit_bf16(Typed x, const uint16_t* __restrict__ w, const float* __restrict__ bias, Typed y, int n, int c,
+                     int h, int wd, int o, int kh, int kw, int oh, int ow, int stride, int pad) {
     conv2d_implicit_body<ConvHalf<Bf16>>(x, w, bias, y, n, c, h, wd, o, kh, kw, oh, ow, stride, pad);
 }
 
 extern "C" __global__ void __launch_bounds__(256)
-conv2d_implicit_fp16(const float* __restrict__ x, const uint16_t* __restrict__ w, const float* __restrict__ bias,
-                     float* __restrict__ y, int n, int c, int h, int wd, int o, int kh, int kw, int oh, int ow,
-                     int stride, int pad) {
+conv2d_implicit_fp16(Typed x, const uint16_t* __restrict__ w, const float* __restrict__ bias, Typed y, int n, int c,
+                     int h, int wd, int o, int kh, int kw, int oh, int ow, int stride, int pad) {
     conv2d_implicit_body<ConvHalf<Fp16>>(x, w, bias, y, n, c, h, wd, o, kh, kw, oh, ow, stride, pad);
 }

@@ -15,7 +15,8 @@ public enum ConvAlgorithm {
     IM2COL_GEMM("im2col"),
     /**
      * Our implicit-GEMM kernel (native/conv2d_implicit.cu): the columns gathered into shared memory and never
-     * written out. Forward only, float32 results; other cases run as {@link #IM2COL_GEMM}.
+     * written out; every format mix, 16-bit activations read and written in place. Forward only: the gradients run
+     * as {@link #IM2COL_GEMM}.
      */
     IMPLICIT_GEMM("implicit"),
     /**

@@ -763,9 +763,8 @@ public final class CudaBackend implements Backend {
         WeightDtype inputs = gemmInputs(weight.dtype(), x.dtype(), activationDtype());
         WeightDtype output = gemmOutput(inputs);
         ConvAlgorithm algorithm = convAlgorithm;
-        if (algorithm == ConvAlgorithm.IMPLICIT_GEMM && output == WeightDtype.FP32
-                && (!weight.dtype().isHalf() || weight.isContiguous())) {
-            return conv2dImplicit(x, weight, bias, stride, padding, oh, ow);
+        if (algorithm == ConvAlgorithm.IMPLICIT_GEMM) {
+            return conv2dImplicit(x, weight, bias, stride, padding, oh, ow, inputs, output);
         }
         if (algorithm == ConvAlgorithm.CUDNN && output == inputs && xs[0] > 0) {
             Tensor y = empty(output, xs[0], ws[0], oh, ow);
@@ -847,13 +846,20 @@ public final class CudaBackend implements Backend {
         return bytes <= 0 ? null : empty(WeightDtype.FP32, Math.toIntExact(Math.ceilDiv(bytes, Float.BYTES)));
     }
 
-    private Tensor conv2dImplicit(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int oh, int ow) {
+    /**
+     * The implicit-GEMM convolution with the GEMM path's formats: products of {@code inputs} values (the weight
+     * rounded to a 16-bit input format as {@link #operand} rounds it, x rounded inside the kernel), float32 sums,
+     * the result written in {@code output}; x is read in place whatever its format.
+     */
+    private Tensor conv2dImplicit(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int oh, int ow,
+                                  WeightDtype inputs, WeightDtype output) {
         int[] xs = x.shape(), ws = weight.shape();
-        Tensor y = empty(xs[0], ws[0], oh, ow);
-        boolean half = weight.dtype().isHalf();
-        kernels.launch(half ? halfKernel("conv2d_implicit", weight.dtype()) : "conv2d_implicit",
+        Tensor y = empty(output, xs[0], ws[0], oh, ow);
+        Tensor w = operand(weight, inputs);
+        boolean half = inputs.isHalf();
+        kernels.launch(half ? halfKernel("conv2d_implicit", inputs) : "conv2d_implicit",
                 Math.ceilDiv(xs[0] * oh * ow, CONV_TILE), Math.ceilDiv(ws[0], CONV_TILE), KernelModule.THREADS, 0,
-                dense(x), half ? new HalfArg(weight) : dense(weight), bias == null ? null : dense(bias), y, xs[0],
+                typed(x), half ? new HalfArg(w) : w, bias == null ? null : dense(bias), new Typed(y), xs[0],
                 xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], oh, ow, stride, padding);
         return y;
     }

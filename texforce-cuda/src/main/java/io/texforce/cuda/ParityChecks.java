@@ -206,7 +206,16 @@ final class ParityChecks {
             }
             HalfActivationChecks.add(c, d);
         }
+        // The implicit-GEMM kernel on 16-bit activations (read in place, the result rounded into their format).
+        c.addAll(onConv(c.stream().filter(k -> k.name().startsWith("activations") && k.name().contains("conv2d 3x3"))
+                .toList(), ConvAlgorithm.IMPLICIT_GEMM, "implicit "));
         return c;
+    }
+
+    /** {@code checks} again with the GPU's convolutions on {@code algorithm}, their names prefixed. */
+    static List<ParityCheck> onConv(List<ParityCheck> checks, ConvAlgorithm algorithm, String prefix) {
+        return checks.stream().map(c -> new ParityCheck(prefix + c.name(), c.tolerance(),
+                b -> withConv(b, algorithm, () -> c.op().apply(b)))).toList();
     }
 
     /** One attention check's shape: bh heads of q [nq, d], k [nk, d], v [nk, dv]. */
@@ -350,11 +359,8 @@ final class ParityChecks {
      * also check that choice.
      */
     static List<ParityCheck> cudnn() {
-        return all().stream()
-                .filter(c -> c.name().contains("conv2d") && !c.name().contains("implicit"))
-                .map(c -> new ParityCheck("cudnn " + c.name(), c.tolerance(),
-                        b -> withConv(b, ConvAlgorithm.CUDNN, () -> c.op().apply(b))))
-                .toList();
+        return onConv(all().stream().filter(c -> c.name().contains("conv2d") && !c.name().contains("implicit"))
+                .toList(), ConvAlgorithm.CUDNN, "cudnn ");
     }
 
     /**

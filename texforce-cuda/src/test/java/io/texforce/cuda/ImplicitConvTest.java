@@ -9,8 +9,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The implicit-GEMM convolution is the kernel that runs when it is switched on (its numbers are checked by the
- * "conv2d implicit" parity checks), and im2col + cuBLAS when it is off.
+ * The implicit-GEMM convolution is the kernel that runs when it is switched on, for float32, 16-bit weights and 16-bit
+ * activations (its numbers are checked by the "conv2d implicit" parity checks), and im2col + cuBLAS when it is off.
  */
 class ImplicitConvTest {
     private static CudaBackend emulator;
@@ -40,5 +40,12 @@ class ImplicitConvTest {
         emulator.conv2d(x, w.to(WeightDtype.BF16), null, 1, 1);
         assertEquals(bf16 + 1, k.launches("conv2d_implicit_bf16"));
         assertEquals(im2col + 1, k.launches("im2col"), "no columns written while it is on");
+        // 16-bit activations: read in place and written in their format, still without columns.
+        try (var scope = emulator.activations(WeightDtype.BF16)) {
+            Tensor y = emulator.conv2d(x.to(WeightDtype.BF16), w, null, 1, 1);
+            assertEquals(WeightDtype.BF16, y.dtype());
+            assertEquals(bf16 + 2, k.launches("conv2d_implicit_bf16"), "fp32 weight rounded to the activations'");
+        }
+        assertEquals(im2col + 1, k.launches("im2col"));
     }
 }

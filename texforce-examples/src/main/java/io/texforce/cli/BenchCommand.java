@@ -102,6 +102,8 @@ final class BenchCommand implements Runnable {
         json.put("device", be.name());
         if (be instanceof CudaBackend gpu) {
             json.put("gpu", gpu.device());
+            json.put("tf32", gpu.tf32());
+            json.put("conv", gpu.convAlgorithm().cliName());
         }
         if (gradientCheckpointing && !backward && what.equals("unet")) {
             throw new UserError("--gradient-checkpointing only changes the backward pass: add --backward");
@@ -252,7 +254,8 @@ final class BenchCommand implements Runnable {
         Tensor out = forward.get();
         long with = liveHeap(), deviceWith = liveDevice(be);
         out.sum().backward();
-        return new double[]{(with - before) >> 20, (deviceWith - deviceBefore) / (double) (1 << 20)};
+        // The heap figure is a difference of two collections: noise can make a small graph (a GPU one) negative.
+        return new double[]{Math.max(0, (with - before) >> 20), (deviceWith - deviceBefore) / (double) (1 << 20)};
     }
 
     /** Device bytes held by live tensors once the collector has found the unreachable ones (0 off the GPU). */
