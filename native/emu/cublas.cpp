@@ -11,6 +11,7 @@
 #include <string>
 
 #include "device.h"
+#include "tf32.h"
 #include "memory.h"
 
 namespace {
@@ -28,15 +29,7 @@ enum : int { COMPUTE_32F = 68, COMPUTE_32F_FAST_TF32 = 77 };
 int handle_tag;
 bool tf32_math = false;  // cublasSetMathMode(CUBLAS_TF32_TENSOR_OP_MATH)
 
-// A float32 input as TF32 tensor cores take it: 10 mantissa bits, rounded to nearest with ties away from zero
-// (cvt.rna.tf32.f32). Infinities and NaNs pass through.
-float to_tf32(float v) {
-    uint32_t bits;
-    std::memcpy(&bits, &v, 4);
-    if ((bits & 0x7F800000u) != 0x7F800000u) bits = (bits + 0x1000u) & 0xFFFFE000u;
-    std::memcpy(&v, &bits, 4);
-    return v;
-}
+using tfemu::to_tf32;
 
 float element(const void* base, int type, int64_t index) {
     switch (type) {

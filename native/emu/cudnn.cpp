@@ -19,6 +19,8 @@
 #include <cstring>
 #include <vector>
 
+#include "tf32.h"
+
 namespace {
 
 // cudnnStatus_t and the enums of cuDNN 9's headers.
@@ -69,13 +71,7 @@ FlushFn flush_copies = nullptr;
 
 int element_bytes(int type) { return type == DATA_FLOAT ? 4 : 2; }
 
-float to_tf32(float v) {
-    uint32_t bits;
-    std::memcpy(&bits, &v, 4);
-    if ((bits & 0x7F800000u) != 0x7F800000u) bits = (bits + 0x1000u) & 0xFFFFE000u;
-    std::memcpy(&v, &bits, 4);
-    return v;
-}
+using tfemu::to_tf32;
 
 float load(const void* base, int type, int64_t i, bool tf32) {
     switch (type) {

@@ -770,11 +770,7 @@ public final class CudaBackend implements Backend {
             Tensor y = empty(output, xs[0], ws[0], oh, ow);
             Tensor xd = operand(x, inputs), wd = operand(weight, inputs);
             Cudnn.Conv conv = cudnn().conv(xs, ws, stride, padding, inputs, tf32());
-            Tensor work = workspace(conv.forwardWorkspace());
-            conv.forward(address(xd), address(wd), address(y), work == null ? 0 : address(work));
-            Reference.reachabilityFence(xd);
-            Reference.reachabilityFence(wd);
-            Reference.reachabilityFence(work);
+            onCudnn(conv.forwardWorkspace(), work -> conv.forward(address(xd), address(wd), address(y), work), xd, wd);
             if (bias != null) {
                 kernels.elementwise("add_channel_bias", y.numel(), new Typed(y), dense(bias), xs[0], ws[0], plane);
             }
@@ -841,9 +837,15 @@ public final class CudaBackend implements Backend {
         return cudnn;
     }
 
-    /** A device buffer of at least {@code bytes} for cuDNN (null for none). */
-    private Tensor workspace(long bytes) {
-        return bytes <= 0 ? null : empty(WeightDtype.FP32, Math.toIntExact(Math.ceilDiv(bytes, Float.BYTES)));
+    /**
+     * Runs a cuDNN call with a workspace of {@code bytes} from our allocator (address 0 for none), keeping the
+     * workspace and {@code operands} (converted copies the call reads by address) reachable until it has been queued.
+     */
+    private void onCudnn(long bytes, java.util.function.LongConsumer call, Tensor... operands) {
+        Tensor work = bytes <= 0 ? null : empty(WeightDtype.FP32, Math.toIntExact(Math.ceilDiv(bytes, Float.BYTES)));
+        call.accept(work == null ? 0 : address(work));
+        Reference.reachabilityFence(work);
+        Reference.reachabilityFence(operands);
     }
 
     /**
@@ -878,11 +880,8 @@ public final class CudaBackend implements Backend {
             Tensor gx = empty(inputs, xs);
             Tensor wd = operand(weight, inputs), g = operand(gy, inputs);
             Cudnn.Conv conv = cudnn().conv(xs, ws, stride, padding, inputs, tf32());
-            Tensor work = workspace(conv.backwardDataWorkspace());
-            conv.backwardData(address(wd), address(g), address(gx), work == null ? 0 : address(work));
-            Reference.reachabilityFence(wd);
-            Reference.reachabilityFence(g);
-            Reference.reachabilityFence(work);
+            onCudnn(conv.backwardDataWorkspace(),
+                    work -> conv.backwardData(address(wd), address(g), address(gx), work), wd, g);
             return gx;
         }
         // The column gradients stay float32: col2im sums up to kh * kw of them per pixel, rounded once into gx.
@@ -909,10 +908,8 @@ public final class CudaBackend implements Backend {
             Tensor xd = dense(x), g = dense(gy);
             Tensor gw = empty(ws);
             Cudnn.Conv conv = cudnn().conv(xs, ws, stride, padding, inputs, tf32());
-            Tensor work = workspace(conv.backwardFilterWorkspace());
-            conv.backwardFilter(address(xd), address(g), address(gw), work == null ? 0 : address(work));
-            Reference.reachabilityFence(xd);
-            Reference.reachabilityFence(work);
+            onCudnn(conv.backwardFilterWorkspace(),
+                    work -> conv.backwardFilter(address(xd), address(g), address(gw), work), xd);
             Tensor gb = withBias ? reduce(ReduceOp.SUM, g.reshape(xs[0], ws[0], plane), new int[]{0, 2}, false) : null;
             return new Tensor[]{gw, gb};
         }

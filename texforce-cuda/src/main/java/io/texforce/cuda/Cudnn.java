@@ -229,22 +229,40 @@ final class Cudnn {
                     + key.format);
         }
 
+        /** One direction's algorithm search: fills {@code returned[0]} and returns the candidates. */
+        private interface Search {
+            Candidates run(cudnnConvolutionStruct conv, int[] returned);
+        }
+
+        /** One direction's workspace query for an algorithm: a cuDNN status. */
+        private interface WorkspaceSize {
+            int run(cudnnConvolutionStruct conv, int algo, SizeTPointer bytes);
+        }
+
+        /** Searches with a fresh descriptor, takes the first fitting candidate and asks its workspace size. */
+        private Choice select(String searchCall, Search search, String sizeCall, WorkspaceSize size) {
+            cudnnConvolutionStruct conv = descriptor();
+            int[] returned = new int[1];
+            Choice c = choose(conv, search.run(conv, returned), searchCall);
+            SizeTPointer bytes = new SizeTPointer(1);
+            check(size.run(conv, c.algo, bytes), sizeCall);
+            return new Choice(conv, c.algo, bytes.get());
+        }
+
         /** Workspace bytes of the forward pass (its algorithm chosen on first use). */
         synchronized long forwardWorkspace() {
             if (forward == null) {
-                cudnnConvolutionStruct conv = descriptor();
-                int n = cudnn.CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
-                cudnnConvolutionFwdAlgoPerf_t perf = new cudnnConvolutionFwdAlgoPerf_t(n);
-                int[] returned = new int[1];
-                check(cudnn.cudnnGetConvolutionForwardAlgorithm_v7(handle, x, w, conv, y, n, returned, perf),
-                        "cudnnGetConvolutionForwardAlgorithm_v7");
-                Candidates found = Candidates.read(returned[0], i -> new cudnnConvolutionFwdAlgoPerf_t(perf).position(i),
-                        cudnnConvolutionFwdAlgoPerf_t::algo, cudnnConvolutionFwdAlgoPerf_t::status, cudnnConvolutionFwdAlgoPerf_t::mathType);
-                Choice c = choose(conv, found, "cudnnGetConvolutionForwardAlgorithm_v7");
-                SizeTPointer bytes = new SizeTPointer(1);
-                check(cudnn.cudnnGetConvolutionForwardWorkspaceSize(handle, x, w, conv, y, c.algo, bytes),
-                        "cudnnGetConvolutionForwardWorkspaceSize");
-                forward = new Choice(conv, c.algo, bytes.get());
+                String call = "cudnnGetConvolutionForwardAlgorithm_v7";
+                forward = select(call, (conv, returned) -> {
+                    int n = cudnn.CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
+                    var perf = new cudnnConvolutionFwdAlgoPerf_t(n);
+                    check(cudnn.cudnnGetConvolutionForwardAlgorithm_v7(handle, x, w, conv, y, n, returned, perf), call);
+                    return Candidates.read(returned[0], i -> new cudnnConvolutionFwdAlgoPerf_t(perf).position(i),
+                            cudnnConvolutionFwdAlgoPerf_t::algo, cudnnConvolutionFwdAlgoPerf_t::status,
+                            cudnnConvolutionFwdAlgoPerf_t::mathType);
+                }, "cudnnGetConvolutionForwardWorkspaceSize",
+                        (conv, algo, bytes) -> cudnn.cudnnGetConvolutionForwardWorkspaceSize(handle, x, w, conv, y,
+                                algo, bytes));
             }
             return forward.workspace;
         }
@@ -252,20 +270,18 @@ final class Cudnn {
         /** Workspace bytes of the input gradient (its algorithm chosen on first use). */
         synchronized long backwardDataWorkspace() {
             if (backwardData == null) {
-                cudnnConvolutionStruct conv = descriptor();
-                int n = cudnn.CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
-                cudnnConvolutionBwdDataAlgoPerf_t perf = new cudnnConvolutionBwdDataAlgoPerf_t(n);
-                int[] returned = new int[1];
-                check(cudnn.cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, w, y, conv, x, n, returned, perf),
-                        "cudnnGetConvolutionBackwardDataAlgorithm_v7");
-                Candidates found = Candidates.read(returned[0], i -> new cudnnConvolutionBwdDataAlgoPerf_t(perf).position(i),
-                        cudnnConvolutionBwdDataAlgoPerf_t::algo, cudnnConvolutionBwdDataAlgoPerf_t::status, cudnnConvolutionBwdDataAlgoPerf_t::mathType);
-                Choice c = choose(conv, found,
-                        "cudnnGetConvolutionBackwardDataAlgorithm_v7");
-                SizeTPointer bytes = new SizeTPointer(1);
-                check(cudnn.cudnnGetConvolutionBackwardDataWorkspaceSize(handle, w, y, conv, x, c.algo, bytes),
-                        "cudnnGetConvolutionBackwardDataWorkspaceSize");
-                backwardData = new Choice(conv, c.algo, bytes.get());
+                String call = "cudnnGetConvolutionBackwardDataAlgorithm_v7";
+                backwardData = select(call, (conv, returned) -> {
+                    int n = cudnn.CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
+                    var perf = new cudnnConvolutionBwdDataAlgoPerf_t(n);
+                    check(cudnn.cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, w, y, conv, x, n, returned, perf),
+                            call);
+                    return Candidates.read(returned[0], i -> new cudnnConvolutionBwdDataAlgoPerf_t(perf).position(i),
+                            cudnnConvolutionBwdDataAlgoPerf_t::algo, cudnnConvolutionBwdDataAlgoPerf_t::status,
+                            cudnnConvolutionBwdDataAlgoPerf_t::mathType);
+                }, "cudnnGetConvolutionBackwardDataWorkspaceSize",
+                        (conv, algo, bytes) -> cudnn.cudnnGetConvolutionBackwardDataWorkspaceSize(handle, w, y, conv,
+                                x, algo, bytes));
             }
             return backwardData.workspace;
         }
@@ -273,20 +289,18 @@ final class Cudnn {
         /** Workspace bytes of the filter gradient (its algorithm chosen on first use). */
         synchronized long backwardFilterWorkspace() {
             if (backwardFilter == null) {
-                cudnnConvolutionStruct conv = descriptor();
-                int n = cudnn.CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
-                cudnnConvolutionBwdFilterAlgoPerf_t perf = new cudnnConvolutionBwdFilterAlgoPerf_t(n);
-                int[] returned = new int[1];
-                check(cudnn.cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, x, y, conv, w, n, returned, perf),
-                        "cudnnGetConvolutionBackwardFilterAlgorithm_v7");
-                Candidates found = Candidates.read(returned[0], i -> new cudnnConvolutionBwdFilterAlgoPerf_t(perf).position(i),
-                        cudnnConvolutionBwdFilterAlgoPerf_t::algo, cudnnConvolutionBwdFilterAlgoPerf_t::status, cudnnConvolutionBwdFilterAlgoPerf_t::mathType);
-                Choice c = choose(conv, found,
-                        "cudnnGetConvolutionBackwardFilterAlgorithm_v7");
-                SizeTPointer bytes = new SizeTPointer(1);
-                check(cudnn.cudnnGetConvolutionBackwardFilterWorkspaceSize(handle, x, y, conv, w, c.algo, bytes),
-                        "cudnnGetConvolutionBackwardFilterWorkspaceSize");
-                backwardFilter = new Choice(conv, c.algo, bytes.get());
+                String call = "cudnnGetConvolutionBackwardFilterAlgorithm_v7";
+                backwardFilter = select(call, (conv, returned) -> {
+                    int n = cudnn.CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
+                    var perf = new cudnnConvolutionBwdFilterAlgoPerf_t(n);
+                    check(cudnn.cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, x, y, conv, w, n, returned,
+                            perf), call);
+                    return Candidates.read(returned[0], i -> new cudnnConvolutionBwdFilterAlgoPerf_t(perf).position(i),
+                            cudnnConvolutionBwdFilterAlgoPerf_t::algo, cudnnConvolutionBwdFilterAlgoPerf_t::status,
+                            cudnnConvolutionBwdFilterAlgoPerf_t::mathType);
+                }, "cudnnGetConvolutionBackwardFilterWorkspaceSize",
+                        (conv, algo, bytes) -> cudnn.cudnnGetConvolutionBackwardFilterWorkspaceSize(handle, x, y,
+                                conv, w, algo, bytes));
             }
             return backwardFilter.workspace;
         }
