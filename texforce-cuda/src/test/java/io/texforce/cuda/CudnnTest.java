@@ -1,6 +1,7 @@
 package io.texforce.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,6 +14,9 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.stream.Stream;
 
 /**
@@ -101,6 +105,22 @@ class CudnnTest {
         conv.forward(CudaBackend.address(x), CudaBackend.address(w), CudaBackend.address(y),
                 CudaBackend.address(work));
         assertEquals(8f, emulator.toHost(y)[0], 0f);  // corner: 2 channels x 4 taps in bounds
+    }
+
+    @Test
+    void withoutItsLibrariesCudnnIsRefusedWithTheReasonAndTheAlgorithmStays() throws IOException {
+        Path dir = Files.createTempDirectory("emu-without-cudnn");
+        Path copy = dir.resolve("libtexforce-cuda-emu.so");
+        Files.copy(TestEmulator.libraryOrSkip(), copy);
+        copy.toFile().deleteOnExit();
+        dir.toFile().deleteOnExit();
+        CudaBackend bare = CudaBackend.on(Driver.loadEmulator(copy));
+        CudaUnavailableException e = assertThrows(CudaUnavailableException.class,
+                () -> bare.setConvAlgorithm(ConvAlgorithm.CUDNN));
+        assertTrue(e.getMessage().startsWith("the emulated cuDNN under " + dir.resolve("cudnn") + " did not load"),
+                e.getMessage());
+        assertEquals(ConvAlgorithm.IM2COL_GEMM, bare.convAlgorithm());
+        assertSame(e, assertThrows(CudaUnavailableException.class, bare::cudnnVersion), "the failure is kept");
     }
 
     @Test

@@ -43,6 +43,7 @@ class DeviceCliTest {
                     cmd + ":\n" + r.out());
             assertTrue(help.contains("--tf32 On a GPU, let float32 matrix products run on TF32 tensor cores"),
                     cmd + ":\n" + r.out());
+            assertTrue(help.contains("--conv=ALGO On a GPU, how convolutions run: im2col"), cmd + ":\n" + r.out());
         }
     }
 
