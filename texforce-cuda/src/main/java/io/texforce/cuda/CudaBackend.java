@@ -1249,10 +1249,15 @@ public final class CudaBackend implements Backend {
         return fusedLora;
     }
 
+    /**
+     * Whether a Linear with this weight and one adapter of this rank runs the fused kernel: when it is on, for a
+     * float32 weight under float32 activations (the kernel reads and writes float32; under 16-bit activations the
+     * three GEMMs keep the result in the activation format, as every GEMM does).
+     */
     @Override
     public boolean fusesLora(Tensor weight, int rank) {
-        return fusedLora && weight.dtype() == WeightDtype.FP32 && weight.dim() == 2 && rank >= 1
-                && rank <= LORA_MAX_RANK;
+        return fusedLora && weight.dtype() == WeightDtype.FP32 && activationDtype() == WeightDtype.FP32
+                && weight.dim() == 2 && rank >= 1 && rank <= LORA_MAX_RANK;
     }
 
     /** The largest LoRA rank the fused kernel takes (native/lora.cu). */

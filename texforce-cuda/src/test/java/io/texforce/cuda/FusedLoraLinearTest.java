@@ -76,12 +76,16 @@ class FusedLoraLinearTest {
     }
 
     @Test
-    void theFusedKernelIsOffByDefaultAndNeverTakesHalfWeightsOrLargeRanks() {
+    void theFusedKernelIsOffByDefaultAndNeverTakesHalfWeightsHalfActivationsOrLargeRanks() {
         Tensor w = emulator.full(new int[]{8, 8}, 0.5f);
         assertFalse(emulator.fusesLora(w, 4), "off until a GPU benchmark turns it on");
         emulator.setFusedLora(true);
         assertTrue(emulator.fusesLora(w, 4));
         assertFalse(emulator.fusesLora(w, CudaBackend.LORA_MAX_RANK + 1));
         assertFalse(emulator.fusesLora(w.to(WeightDtype.BF16), 4));
+        try (var bf16 = emulator.activations(WeightDtype.BF16)) {
+            assertFalse(emulator.fusesLora(w, 4), "16-bit activations keep the GEMMs and their output format");
+        }
+        assertTrue(emulator.fusesLora(w, 4));
     }
 }
