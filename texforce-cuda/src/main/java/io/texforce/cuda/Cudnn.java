@@ -27,6 +27,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.function.IntFunction;
 import java.util.function.ToIntFunction;
+import java.util.function.ToLongFunction;
 
 /**
  * 2-D convolutions on cuDNN, bound through JavaCPP's CUDA preset ({@code org.bytedeco:cuda}): NCHW tensors,
@@ -146,19 +147,32 @@ final class Cudnn {
     }
 
     /** The candidates of an algorithm search, read out of the bindings' array of perf structs (one type each). */
-    private record Candidates(int[] algos, int[] status, int[] maths) {
+    private record Candidates(int[] algos, int[] status, int[] maths, long[] workspace) {
         static <P> Candidates read(int count, IntFunction<P> at, ToIntFunction<P> algo, ToIntFunction<P> status,
-                                   ToIntFunction<P> math) {
-            Candidates c = new Candidates(new int[count], new int[count], new int[count]);
+                                   ToIntFunction<P> math, ToLongFunction<P> memory) {
+            Candidates c = new Candidates(new int[count], new int[count], new int[count], new long[count]);
             for (int i = 0; i < count; i++) {
                 P p = at.apply(i);
                 c.algos[i] = algo.applyAsInt(p);
                 c.status[i] = status.applyAsInt(p);
                 c.maths[i] = math.applyAsInt(p);
+                c.workspace[i] = memory.applyAsLong(p);
             }
             return c;
         }
+
+        /** Whether candidate i ran in the heuristics and needs a workspace we are willing to give. */
+        boolean usable(int i) {
+            return status[i] == cudnn.CUDNN_STATUS_SUCCESS && workspace[i] <= MAX_WORKSPACE;
+        }
     }
+
+    /**
+     * The largest workspace a convolution may ask for: candidates that want more (some FFT algorithms ask for
+     * gigabytes) are passed over for the next, as memory held by one convolution is memory the U-Net's activations
+     * lack.
+     */
+    static final long MAX_WORKSPACE = 1L << 30;
 
     /** A device address as the bindings take one. */
     private static final class Device extends Pointer {
@@ -213,14 +227,13 @@ final class Cudnn {
          */
         private Choice choose(cudnnConvolutionStruct conv, Candidates found, String call) {
             for (int i = 0; i < found.algos.length; i++) {
-                if (found.status[i] == cudnn.CUDNN_STATUS_SUCCESS
-                        && (math != cudnn.CUDNN_FMA_MATH || found.maths[i] == cudnn.CUDNN_FMA_MATH)) {
+                if (found.usable(i) && (math != cudnn.CUDNN_FMA_MATH || found.maths[i] == cudnn.CUDNN_FMA_MATH)) {
                     check(cudnn.cudnnSetConvolutionMathType(conv, found.maths[i]), "cudnnSetConvolutionMathType");
                     return new Choice(conv, found.algos[i], -1);
                 }
             }
             for (int i = 0; i < found.algos.length; i++) {
-                if (found.status[i] == cudnn.CUDNN_STATUS_SUCCESS) {
+                if (found.usable(i)) {
                     return new Choice(conv, found.algos[i], -1);  // the descriptor keeps FMA math
                 }
             }
@@ -259,7 +272,7 @@ final class Cudnn {
                     check(cudnn.cudnnGetConvolutionForwardAlgorithm_v7(handle, x, w, conv, y, n, returned, perf), call);
                     return Candidates.read(returned[0], i -> new cudnnConvolutionFwdAlgoPerf_t(perf).position(i),
                             cudnnConvolutionFwdAlgoPerf_t::algo, cudnnConvolutionFwdAlgoPerf_t::status,
-                            cudnnConvolutionFwdAlgoPerf_t::mathType);
+                            cudnnConvolutionFwdAlgoPerf_t::mathType, cudnnConvolutionFwdAlgoPerf_t::memory);
                 }, "cudnnGetConvolutionForwardWorkspaceSize",
                         (conv, algo, bytes) -> cudnn.cudnnGetConvolutionForwardWorkspaceSize(handle, x, w, conv, y,
                                 algo, bytes));
@@ -278,7 +291,7 @@ final class Cudnn {
                             call);
                     return Candidates.read(returned[0], i -> new cudnnConvolutionBwdDataAlgoPerf_t(perf).position(i),
                             cudnnConvolutionBwdDataAlgoPerf_t::algo, cudnnConvolutionBwdDataAlgoPerf_t::status,
-                            cudnnConvolutionBwdDataAlgoPerf_t::mathType);
+                            cudnnConvolutionBwdDataAlgoPerf_t::mathType, cudnnConvolutionBwdDataAlgoPerf_t::memory);
                 }, "cudnnGetConvolutionBackwardDataWorkspaceSize",
                         (conv, algo, bytes) -> cudnn.cudnnGetConvolutionBackwardDataWorkspaceSize(handle, w, y, conv,
                                 x, algo, bytes));
@@ -297,7 +310,7 @@ final class Cudnn {
                             perf), call);
                     return Candidates.read(returned[0], i -> new cudnnConvolutionBwdFilterAlgoPerf_t(perf).position(i),
                             cudnnConvolutionBwdFilterAlgoPerf_t::algo, cudnnConvolutionBwdFilterAlgoPerf_t::status,
-                            cudnnConvolutionBwdFilterAlgoPerf_t::mathType);
+                            cudnnConvolutionBwdFilterAlgoPerf_t::mathType, cudnnConvolutionBwdFilterAlgoPerf_t::memory);
                 }, "cudnnGetConvolutionBackwardFilterWorkspaceSize",
                         (conv, algo, bytes) -> cudnn.cudnnGetConvolutionBackwardFilterWorkspaceSize(handle, x, y,
                                 conv, w, algo, bytes));

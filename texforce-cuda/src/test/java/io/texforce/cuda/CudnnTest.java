@@ -93,7 +93,8 @@ class CudnnTest {
         Tensor x = emulator.full(new int[]{1, 2, 16, 16}, 1f), w = emulator.full(new int[]{3, 2, 3, 3}, 1f);
         // y needs 3 KiB; the allocator rounds a 1-element tensor up, but not that far.
         Tensor small = emulator.full(new int[]{1}, 0f), work = emulator.full(new int[]{1024}, 0f);
-        assertTrue(conv.forwardWorkspace() > 0, "the emulation asks for a workspace");
+        // The emulation asks for 256 bytes + 4 per filter tap (c * kh * kw), so a size read wrong would show.
+        assertEquals(256 + 2 * 9 * 4, conv.forwardWorkspace());
         CudaException e = assertThrows(CudaException.class, () -> conv.forward(CudaBackend.address(x),
                 CudaBackend.address(w), CudaBackend.address(small), CudaBackend.address(work)));
         assertTrue(e.getMessage().contains("cudnnConvolutionForward failed with CUDNN_STATUS_BAD_PARAM"),
