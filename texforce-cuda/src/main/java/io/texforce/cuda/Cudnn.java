@@ -32,8 +32,8 @@ import java.util.function.ToLongFunction;
 /**
  * 2-D convolutions on cuDNN, bound through JavaCPP's CUDA preset ({@code org.bytedeco:cuda}): NCHW tensors,
  * cross-correlation (PyTorch's conv2d), float32 sums, the algorithm cuDNN's heuristics rank first (PyTorch's choice
- * without {@code cudnn.benchmark}). Float32 data runs in strict FP32 ({@code CUDNN_FMA_MATH}) unless the backend
- * allows TF32; 16-bit data on tensor cores. One handle per backend, on the default stream of the device's primary
+ * without {@code cudnn.benchmark}; within {@link #MAX_WORKSPACE}). Float32 data runs in strict FP32
+ * ({@code CUDNN_FMA_MATH}) unless the backend allows TF32; 16-bit data on tensor cores. One handle per backend, on the default stream of the device's primary
  * context, which the CUDA runtime under cuDNN attaches to, so calls are ordered with our kernels and cuBLAS.
  *
  * <p>The bindings link {@code libcudart.so.13}, {@code libcublas(Lt).so.13} and {@code libcudnn_*.so.9} by name, so
