@@ -34,6 +34,10 @@ std::mutex queue_mutex;
 std::vector<PendingCopy> pending;
 size_t in_use = 0;
 constexpr size_t kTotal = size_t(16) << 30;  // what cuMemGetInfo reports
+// Each allocation is two memory mappings (data, guard page) and Linux allows a process 65530 by default: past this
+// many live allocations the emulated device reports out of memory, which makes the Java caching allocator give
+// cached blocks back, before the JVM itself (thread stacks, heap) runs out of mappings.
+constexpr size_t kMaxAllocations = 16384;
 
 size_t page() {
     static const size_t p = static_cast<size_t>(sysconf(_SC_PAGESIZE));
@@ -48,7 +52,7 @@ uint64_t allocate(size_t bytes) {
     const size_t data_pages = (padded + page() - 1) / page() * page();
     const size_t mapped = data_pages + page();
     std::lock_guard<std::mutex> lock(mutex);
-    if (in_use + bytes > kTotal) return 0;
+    if (in_use + bytes > kTotal || live.size() >= kMaxAllocations) return 0;
     void* m = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED) return 0;
     auto* base = static_cast<unsigned char*>(m);

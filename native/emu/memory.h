@@ -1,7 +1,8 @@
 // Device memory of the CUDA host emulator: host pages, each allocation ending right before an inaccessible page so
 // that a kernel running past the end of a buffer faults, and filled with NaN bytes so that reading memory nothing
 // wrote shows up in results (buffers up to 256 MiB). Copies and cuBLAS calls check that their whole range lies in
-// one live allocation. The device has 16 GiB.
+// one live allocation. The device has 16 GiB and holds at most 16384 allocations (two memory mappings each, under
+// Linux's default limit of 65530 per process).
 #pragma once
 
 #include <cstddef>

@@ -250,6 +250,12 @@ public final class CudaBackend implements Backend {
         return new long[]{allocator.liveBytes(), allocator.cachedBytes()};
     }
 
+    /** {free, total} bytes of the device's memory, as the driver reports them (other processes' use included). */
+    public long[] deviceMemory() {
+        bind();
+        return driver.memoryInfo();
+    }
+
     /** The most bytes live tensors held at once since {@link #resetPeakMemory} (or since the backend started). */
     public long peakMemory() {
         return allocator.peakLiveBytes();

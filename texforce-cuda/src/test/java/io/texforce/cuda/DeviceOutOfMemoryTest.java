@@ -62,6 +62,32 @@ class DeviceOutOfMemoryTest {
         allocator.releaseCached();
     }
 
+    @Test
+    void manySmallBlocksHitTheEmulatorsAllocationLimitAndTheCacheMakesRoom() {
+        DeviceAllocator allocator = emptyAllocator();
+        // 16384 allocations at most (two memory mappings each): small blocks that stay cached must not pile up
+        // until the JVM runs out of mappings. Held blocks beyond the limit are a clear out-of-memory error...
+        List<long[]> held = new ArrayList<>();
+        DeviceOutOfMemoryException e = assertThrows(DeviceOutOfMemoryException.class, () -> {
+            for (int i = 0; i < 20_000; i++) {
+                held.add(allocator.allocate(512, p -> new long[]{p}));
+            }
+        });
+        assertTrue(held.size() <= 16384 && held.size() > 15_000, "blocks held: " + held.size());
+        assertTrue(e.getMessage().startsWith("out of memory on cuda-emu"), e.getMessage());
+        // ...and once they are unreachable and cached, blocks of another size class get room: the allocator gives
+        // cached blocks back to the emulator.
+        held.clear();
+        System.gc();
+        long[] other = allocator.allocate(4096, p -> new long[]{p});
+        for (int i = 0; i < 2000; i++) {
+            allocator.allocate(8192 + 512 * (i % 4), p -> new long[]{p});
+        }
+        assertTrue(other[0] != 0);
+        System.gc();
+        allocator.releaseCached();
+    }
+
     /** The emulator's allocator with nothing cached (blocks of earlier tests collected and given back). */
     @Test
     void thePeakCountsTheMostBytesHeldAtOnceUntilReset() {

@@ -37,14 +37,14 @@ final class DevicesCommand implements Runnable {
     }
 
     private static void gpu(String name, CudaBackend gpu) {
-        long[] memory = gpu.memoryInUse();
+        long[] memory = gpu.deviceMemory();
         String cudnn;
         try {
             cudnn = "cuDNN " + gpu.cudnnVersion();
         } catch (CudaUnavailableException e) {
             cudnn = "no cuDNN (--conv cudnn unavailable: " + e.getMessage() + ")";
         }
-        System.out.printf("%s: %s, driver %s, %s; %d MiB in use%n", name, gpu.device(), gpu.driverVersion(), cudnn,
-                (memory[0] + memory[1]) >> 20);
+        System.out.printf("%s: %s, %d MiB (%d MiB free), driver %s, %s%n", name, gpu.device(), memory[1] >> 20,
+                memory[0] >> 20, gpu.driverVersion(), cudnn);
     }
 }

@@ -97,7 +97,7 @@ class DeviceCliTest {
         }
         CliTest.assumeCudaEmulator();
         assertTrue(lines.stream().anyMatch(l -> l.matches("cuda-emu: TexForce CUDA host emulator \\(sm_\\d+\\), "
-                + "driver [\\d.]+, cuDNN 9\\.19\\.0; \\d+ MiB in use")), r.out());
+                + "16384 MiB \\(\\d+ MiB free\\), driver [\\d.]+, cuDNN 9\\.19\\.0")), r.out());
     }
 
     @Test
