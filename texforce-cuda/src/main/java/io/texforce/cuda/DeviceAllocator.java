@@ -23,10 +23,17 @@ import java.util.function.LongFunction;
  * device memory is invisible to the Java heap's collector). On out-of-memory the allocator collects garbage, reuses
  * a block of the request's size class if that freed one, else returns cached blocks to the driver (largest first)
  * until the request fits, and fails with a {@link DeviceOutOfMemoryException} only when nothing is left to give.
+ * The cache holds at most {@link #MAX_CACHED_BLOCKS} blocks.
  */
 final class DeviceAllocator {
     /** Sizes are rounded up to this granularity at least, so nearby sizes share blocks. */
     private static final long MIN_BLOCK = 512;
+    /**
+     * The most blocks the cache holds; a block freed beyond that goes back to the driver. Several times the tensors
+     * of one U-Net training step, so a steady run reuses everything, while a long process that meets ever new sizes
+     * (a test JVM) does not pile up allocations without end (the CUDA host emulator allows 16384 at once).
+     */
+    static final int MAX_CACHED_BLOCKS = 8192;
 
     private final Driver driver;
     private final String deviceName;
@@ -34,6 +41,7 @@ final class DeviceAllocator {
     private final ReferenceQueue<Object> released = new ReferenceQueue<>();
     private final Set<Block> live = new HashSet<>();
     private long cachedBytes, liveBytes, peakLiveBytes;
+    private int cachedBlocks;
 
     private final class Block extends PhantomReference<Object> {
         final long pointer, bytes;
@@ -90,6 +98,7 @@ final class DeviceAllocator {
             return NONE;
         }
         cachedBytes -= size;
+        cachedBlocks--;
         return list.pop();
     }
 
@@ -146,6 +155,7 @@ final class DeviceAllocator {
             driver.free(p);
         }
         cachedBytes -= size * list.size();
+        cachedBlocks -= list.size();
     }
 
     /** Unreachable tensors may still hold blocks: runs the collector and moves what it found to the cache. */
@@ -172,8 +182,13 @@ final class DeviceAllocator {
             Block b = (Block) r;
             live.remove(b);
             liveBytes -= b.bytes;
+            if (cachedBlocks >= MAX_CACHED_BLOCKS) {
+                driver.free(b.pointer);
+                continue;
+            }
             free.computeIfAbsent(b.bytes, s -> new ArrayDeque<>()).push(b.pointer);
             cachedBytes += b.bytes;
+            cachedBlocks++;
         }
         return n;
     }
@@ -207,5 +222,10 @@ final class DeviceAllocator {
     synchronized long cachedBytes() {
         reclaim();
         return cachedBytes;
+    }
+
+    synchronized int cachedBlocks() {
+        reclaim();
+        return cachedBlocks;
     }
 }

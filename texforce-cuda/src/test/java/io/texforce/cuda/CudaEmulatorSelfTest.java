@@ -70,7 +70,7 @@ class CudaEmulatorSelfTest {
 
     @Test
     void tooMuchSharedMemoryWithoutTheOptInFails() {
-        Driver driver = Driver.loadEmulator(TestEmulator.libraryOrSkip());
+        Driver driver = TestEmulator.rawDriver();
         var module = driver.loadModule(java.lang.foreign.Arena.global().allocate(1), "test");
         var fn = driver.function(module, "fill");
         CudaException e = assertThrows(CudaException.class, () -> driver.launch(fn, 1, 1, 1, 32, 64 * 1024,
@@ -80,7 +80,7 @@ class CudaEmulatorSelfTest {
 
     @Test
     void aCopyPastTheEndOfAnAllocationFails() {
-        Driver driver = Driver.loadEmulator(TestEmulator.libraryOrSkip());
+        Driver driver = TestEmulator.rawDriver();
         long[] p = new long[1];
         assertEquals(0, driver.tryAlloc(100, p));
         try (var arena = java.lang.foreign.Arena.ofConfined()) {

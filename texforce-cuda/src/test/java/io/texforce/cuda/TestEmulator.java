@@ -19,6 +19,17 @@ final class TestEmulator {
         return Path.of(property);
     }
 
+    /**
+     * The emulator's driver for tests that allocate through it directly, with the backend's cached blocks given back
+     * first: the emulated device holds at most 16384 allocations, and a test JVM's caching allocator may hold them.
+     */
+    static Driver rawDriver() {
+        DeviceAllocator allocator = backendOrSkip().allocator();
+        System.gc();
+        allocator.releaseCached();
+        return Driver.loadEmulator(libraryOrSkip());
+    }
+
     /** The backend on the emulator, or a skipped test. */
     static CudaBackend backendOrSkip() {
         return CudaEmulator.backend(libraryOrSkip());

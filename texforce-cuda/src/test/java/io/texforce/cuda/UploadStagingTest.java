@@ -51,7 +51,7 @@ class UploadStagingTest {
 
     @Test
     void withoutPinnedMemoryUploadsFallBackToSynchronousCopies() {
-        Driver driver = Driver.loadEmulator(TestEmulator.libraryOrSkip());
+        Driver driver = TestEmulator.rawDriver();
         // 16 slots of 2^58 bytes: no host can pin that, so the first upload falls back (with a warning).
         UploadStaging staging = new UploadStaging(driver, 1L << 58);
         long[] p = new long[1];
@@ -70,7 +70,7 @@ class UploadStagingTest {
 
     @Test
     void theEmulatorCopiesAsynchronouslySoAHostBufferReusedTooEarlyIsCaught() {
-        Driver driver = Driver.loadEmulator(TestEmulator.libraryOrSkip());
+        Driver driver = TestEmulator.rawDriver();
         MemorySegment pinned = driver.hostAlloc(16);
         long[] p = new long[1];
         assertEquals(0, driver.tryAlloc(16, p));
