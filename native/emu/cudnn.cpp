@@ -6,10 +6,11 @@
 //
 // Checked as cuDNN checks them (CUDNN_STATUS_BAD_PARAM): descriptors set, x/w/y of one data type, x's channels equal
 // to the filter's, y's shape the one cudnnGetConvolution2dForwardOutputDim gives, and a workspace of the size asked
-// for. Only NCHW and dilation 1 are emulated (CUDNN_STATUS_NOT_SUPPORTED otherwise). CUDNN_CONVOLUTION flips the
-// filter and CUDNN_CROSS_CORRELATION does not, as in cuDNN, so passing the wrong mode gives wrong numbers. Float32
-// data under CUDNN_DEFAULT_MATH has its inputs rounded to TF32 (what cuDNN may do on sm_80 and newer); under
-// CUDNN_FMA_MATH it is exact.
+// for; data must be 16-byte aligned (CUDNN_STATUS_NOT_SUPPORTED otherwise, see aligned()). Only NCHW and dilation 1
+// are emulated (CUDNN_STATUS_NOT_SUPPORTED otherwise). CUDNN_CONVOLUTION flips the filter and
+// CUDNN_CROSS_CORRELATION does not, as in cuDNN, so passing the wrong mode gives wrong numbers. Float32 data under
+// CUDNN_DEFAULT_MATH has its inputs rounded to TF32 (what cuDNN may do on sm_80 and newer); under CUDNN_FMA_MATH it
+// is exact.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -104,6 +105,15 @@ bool in_memory(const char* call, const char* what, const void* p, size_t bytes) 
         return false;
     }
     return true;
+}
+
+// Some of cuDNN's algorithms need 16-byte aligned data, and which one the heuristics pick does not depend on the
+// pointers: the emulation insists on it for every algorithm, so that a caller passing a view that starts inside
+// its allocation is caught here rather than on one GPU with one algorithm.
+bool aligned(const char* call, const char* what, const void* p) {
+    if (reinterpret_cast<uintptr_t>(p) % 16 == 0) return true;
+    std::fprintf(stderr, "tfemu: %s: %s at %p is not 16-byte aligned\n", call, what, p);
+    return false;
 }
 
 int out_size(int in, int kernel, int pad, int stride) { return (in + 2 * pad - kernel) / stride + 1; }
@@ -352,6 +362,7 @@ int cudnnConvolutionForward(Handle* h, const float* alpha, const TensorDesc* xd,
         || !in_memory(call, "y", y, tensor_bytes(yd))) {
         return BAD_PARAM;
     }
+    if (!aligned(call, "x", x) || !aligned(call, "w", w) || !aligned(call, "y", y)) return NOT_SUPPORTED;
     if (int rc = use_workspace(call, workspace, workspace_bytes, workspace_for(xd, wd)); rc != SUCCESS) return rc;
     const bool tf32 = xd->type == DATA_FLOAT && conv->math == DEFAULT_MATH;
     const int t = xd->type;
@@ -400,6 +411,7 @@ int cudnnConvolutionBackwardData(Handle* h, const float* alpha, const FilterDesc
         || !in_memory(call, "dx", dx, tensor_bytes(dxd))) {
         return BAD_PARAM;
     }
+    if (!aligned(call, "w", w) || !aligned(call, "dy", dy) || !aligned(call, "dx", dx)) return NOT_SUPPORTED;
     if (int rc = use_workspace(call, workspace, workspace_bytes, workspace_for(dxd, wd)); rc != SUCCESS) return rc;
     const bool tf32 = dxd->type == DATA_FLOAT && conv->math == DEFAULT_MATH;
     const int t = dxd->type;
@@ -450,6 +462,7 @@ int cudnnConvolutionBackwardFilter(Handle* h, const float* alpha, const TensorDe
         || !in_memory(call, "dw", dw, filter_bytes(dwd))) {
         return BAD_PARAM;
     }
+    if (!aligned(call, "x", x) || !aligned(call, "dy", dy) || !aligned(call, "dw", dw)) return NOT_SUPPORTED;
     if (int rc = use_workspace(call, workspace, workspace_bytes, workspace_for(xd, dwd)); rc != SUCCESS) return rc;
     const bool tf32 = xd->type == DATA_FLOAT && conv->math == DEFAULT_MATH;
     const int t = xd->type;

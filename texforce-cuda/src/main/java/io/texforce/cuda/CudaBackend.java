@@ -774,7 +774,7 @@ public final class CudaBackend implements Backend {
         }
         if (algorithm == ConvAlgorithm.CUDNN && output == inputs && xs[0] > 0) {
             Tensor y = empty(output, xs[0], ws[0], oh, ow);
-            Tensor xd = operand(x, inputs), wd = operand(weight, inputs);
+            Tensor xd = cudnnOperand(x, inputs), wd = cudnnOperand(weight, inputs);
             Cudnn.Conv conv = cudnn().conv(xs, ws, stride, padding, inputs, tf32());
             onCudnn(conv.forwardWorkspace(), work -> conv.forward(address(xd), address(wd), address(y), work), xd, wd);
             if (bias != null) {
@@ -844,6 +844,15 @@ public final class CudaBackend implements Backend {
     }
 
     /**
+     * t dense in {@code format} at an address cuDNN's vectorised algorithms take (16-byte aligned): a contiguous view
+     * that starts inside its storage (a chunk, a narrowed batch) is copied.
+     */
+    private Tensor cudnnOperand(Tensor t, WeightDtype format) {
+        Tensor d = operand(t, format);
+        return address(d) % 16 == 0 ? d : denseCopy(d);
+    }
+
+    /**
      * Runs a cuDNN call with a workspace of {@code bytes} from our allocator (address 0 for none), keeping the
      * workspace and {@code operands} (converted copies the call reads by address) reachable until it has been queued.
      */
@@ -884,7 +893,7 @@ public final class CudaBackend implements Backend {
         WeightDtype inputs = gemmInputs(weight.dtype(), gy.dtype(), activationDtype());
         if (convAlgorithm == ConvAlgorithm.CUDNN && gemmOutput(inputs) == inputs && xs[0] > 0) {
             Tensor gx = empty(inputs, xs);
-            Tensor wd = operand(weight, inputs), g = operand(gy, inputs);
+            Tensor wd = cudnnOperand(weight, inputs), g = cudnnOperand(gy, inputs);
             Cudnn.Conv conv = cudnn().conv(xs, ws, stride, padding, inputs, tf32());
             onCudnn(conv.backwardDataWorkspace(),
                     work -> conv.backwardData(address(wd), address(g), address(gx), work), wd, g);
@@ -911,7 +920,7 @@ public final class CudaBackend implements Backend {
         WeightDtype inputs = gemmInputs(gy.dtype(), x.dtype(), activationDtype());
         if (convAlgorithm == ConvAlgorithm.CUDNN && inputs == WeightDtype.FP32 && xs[0] > 0) {
             // cuDNN writes the filter gradient in its data's format, so only float32 data takes this path.
-            Tensor xd = dense(x), g = dense(gy);
+            Tensor xd = cudnnOperand(x, inputs), g = cudnnOperand(gy, inputs);
             Tensor gw = empty(ws);
             Cudnn.Conv conv = cudnn().conv(xs, ws, stride, padding, inputs, tf32());
             onCudnn(conv.backwardFilterWorkspace(),
