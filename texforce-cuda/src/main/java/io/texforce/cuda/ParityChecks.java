@@ -323,7 +323,7 @@ final class ParityChecks {
         return new Tensor[]{b.matmul(toTf32(b, x), toTf32(b, w), transA, transB)};
     }
 
-    private static Tensor toTf32(Backend b, Tensor t) {
+    static Tensor toTf32(Backend b, Tensor t) {
         float[] v = t.toFloatArray();
         for (int i = 0; i < v.length; i++) {
             int bits = Float.floatToRawIntBits(v[i]);

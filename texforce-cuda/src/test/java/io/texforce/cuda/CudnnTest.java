@@ -87,6 +87,39 @@ class CudnnTest {
     }
 
     @Test
+    void tf32ReachesCudnnAsItsDefaultMathAndStrictFloat32AsFma() {
+        // The emulated cuDNN rounds float32 inputs to TF32 under CUDNN_DEFAULT_MATH, as a GPU may, and not under
+        // CUDNN_FMA_MATH: with --tf32 the result is the CPU's on TF32-rounded inputs, without it the CPU's own.
+        Tensor x = ParityChecks.input(emulator, "tf32 conv", 0, 2, 16, 9, 9);
+        Tensor w = ParityChecks.input(emulator, "tf32 conv", 1, -0.5f, 0.5f, 8, 16, 3, 3);
+        Tensor cx = ParityChecks.input(CpuBackend.INSTANCE, "tf32 conv", 0, 2, 16, 9, 9);
+        Tensor cw = ParityChecks.input(CpuBackend.INSTANCE, "tf32 conv", 1, -0.5f, 0.5f, 8, 16, 3, 3);
+        float[] exact = CpuBackend.INSTANCE.conv2d(cx, cw, null, 1, 1).toFloatArray();
+        float[] rounded = CpuBackend.INSTANCE.conv2d(ParityChecks.toTf32(CpuBackend.INSTANCE, cx),
+                ParityChecks.toTf32(CpuBackend.INSTANCE, cw), null, 1, 1).toFloatArray();
+        emulator.setConvAlgorithm(ConvAlgorithm.CUDNN);
+        float[] strict = emulator.toHost(emulator.conv2d(x, w, null, 1, 1));
+        emulator.setTf32(true);
+        float[] tf32;
+        try {
+            tf32 = emulator.toHost(emulator.conv2d(x, w, null, 1, 1));
+        } finally {
+            emulator.setTf32(false);
+        }
+        double strictErr = maxDiff(strict, exact), tf32Err = maxDiff(tf32, rounded), gap = maxDiff(rounded, exact);
+        System.out.printf("cudnn conv2d strict fp32 vs cpu %.3e, tf32 vs cpu on tf32 inputs %.3e (tf32 moves it by "
+                + "%.3e)%n", strictErr, tf32Err, gap);
+        assertTrue(gap > 1e-3, "the inputs must be ones TF32 rounding changes: " + gap);
+        assertTrue(strictErr < 1e-5 && tf32Err < 1e-5, strictErr + " / " + tf32Err);
+    }
+
+    private static double maxDiff(float[] a, float[] b) {
+        double m = 0;
+        for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+        return m;
+    }
+
+    @Test
     void aViewThatStartsInsideItsStorageIsAlignedForCudnn() {
         // x is a contiguous view one element into its storage: 4 bytes past a 16-byte boundary, which the emulated
         // cuDNN refuses (as some real algorithms would); the backend copies such operands first.
