@@ -84,6 +84,9 @@ final class Cudnn {
                 SymbolLookup cudnnEmu = SymbolLookup.libraryLookup(emulation, Arena.global());
                 bindEmulator(cudnnEmu, driver.library());
                 for (String name : EMULATOR_STAND_INS) {
+                    if (name.equals("libcuda.so.1") && hasDriver()) {
+                        continue;  // a real driver serves the bindings' link; the stand-in would shadow it
+                    }
                     SymbolLookup.libraryLookup(dir.resolve(name), Arena.global());
                 }
             } catch (IllegalArgumentException e) {
@@ -94,6 +97,15 @@ final class Cudnn {
         }
         for (String[] lib : LIBRARIES) {
             NativeLibraries.open(lib[0], lib[1]);
+        }
+    }
+
+    /** Whether NVIDIA's driver library is on this machine (then the emulator's cuDNN needs no stand-in for it). */
+    private static boolean hasDriver() {
+        try {
+            return SymbolLookup.libraryLookup("libcuda.so.1", Arena.global()).find("cuDeviceGet").isPresent();
+        } catch (IllegalArgumentException e) {
+            return false;
         }
     }
 
