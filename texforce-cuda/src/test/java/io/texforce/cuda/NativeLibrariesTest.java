@@ -12,7 +12,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
-/** Where cuBLAS is looked for: explicit folders, the toolkit, then pip wheels of CUDA 13 and CUDA 12 layouts. */
+/** Where cuBLAS and cuDNN are looked for: explicit folders, the toolkit, then pip wheels (CUDA 13 and 12 layouts). */
 class NativeLibrariesTest {
     @TempDir
     Path tmp;
@@ -29,5 +29,18 @@ class NativeLibrariesTest {
         assertTrue(dirs.contains(cu13) && dirs.contains(cu12), dirs.toString());
         assertTrue(dirs.indexOf(Path.of("/usr/local/cuda/lib64")) < dirs.indexOf(cu13), "the toolkit first");
         assertTrue(dirs.indexOf(cu13) < dirs.indexOf(cu12), "CUDA 13's layout before CUDA 12's");
+    }
+
+    @Test
+    void cudnnIsLookedForInItsOwnWheelAsPyTorchInstallsIt() throws IOException {
+        // nvidia-cudnn-cu13 keeps its own folder (libcudnn*.so.9) beside the CUDA 13 libraries' nvidia/cu13/lib.
+        Path site = tmp.resolve("conda/lib/python3.11/site-packages");
+        Path cudnn = Files.createDirectories(site.resolve("nvidia/cudnn/lib"));
+        Path cu13 = Files.createDirectories(site.resolve("nvidia/cu13/lib"));
+        Map<String, String> env = Map.of("CONDA_PREFIX", tmp.resolve("conda").toString());
+        List<Path> forCudnn = NativeLibraries.searchDirs("cudnn", env, tmp.resolve("home"));
+        assertTrue(forCudnn.contains(cudnn) && forCudnn.contains(cu13), forCudnn.toString());
+        assertTrue(!NativeLibraries.searchDirs("cublas", env, tmp.resolve("home")).contains(cudnn),
+                "each library looks in its own wheel");
     }
 }
