@@ -67,7 +67,12 @@ final class Cudnn {
             throw new CudaUnavailableException("cuDNN's JavaCPP bindings (org.bytedeco:cuda) did not load: "
                     + e.getMessage(), e);
         }
-        return new Cudnn();
+        try {
+            return new Cudnn();
+        } catch (CudaException e) {
+            // Loaded but unusable here (a cuDNN built for another CUDA, a GPU it does not support): unavailable.
+            throw new CudaUnavailableException("cuDNN loaded but did not start on this device: " + e.getMessage(), e);
+        }
     }
 
     /** cuDNN's version, e.g. "9.19.0". */
