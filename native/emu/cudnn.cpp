@@ -152,9 +152,7 @@ size_t tensor_bytes(const TensorDesc* t) { return size_t(t->n) * t->c * t->h * t
 size_t filter_bytes(const FilterDesc* f) { return size_t(f->k) * f->c * f->h * f->w * element_bytes(f->type); }
 
 // A workspace size that depends on the shapes, so that a caller passing another call's size or none is caught.
-size_t workspace_for(const TensorDesc* x, const FilterDesc* w) {
-    return 256 + size_t(w->c) * w->h * w->w * sizeof(float);
-}
+size_t workspace_for(const FilterDesc* w) { return 256 + size_t(w->c) * w->h * w->w * sizeof(float); }
 
 // Checks and then scribbles over the workspace, as a real algorithm may leave anything in it.
 int use_workspace(const char* call, void* workspace, size_t given, size_t needed) {
@@ -171,13 +169,62 @@ int use_workspace(const char* call, void* workspace, size_t given, size_t needed
 // The filter tap that output (oy, ox) meets input (iy, ix) through: flipped for CUDNN_CONVOLUTION.
 inline int tap(int k, int size, int mode) { return mode == CONVOLUTION ? size - 1 - k : k; }
 
-void fill_perf(AlgoPerf* perf, size_t memory, int math) {
+// The _v7 heuristics of every direction, with its descriptors in forward terms (x, w, y = dx, w, dy for the data
+// gradient): one deterministic candidate, IMPLICIT_PRECOMP_GEMM / BWD_*_ALGO_1.
+int heuristics(const char* call, const Handle* h, const TensorDesc* x, const FilterDesc* w, const ConvDesc* conv,
+               const TensorDesc* y, int requested, int* returned, AlgoPerf* perf) {
+    if (h == nullptr || returned == nullptr || perf == nullptr) return BAD_PARAM_NULL_POINTER;
+    if (int rc = check_shapes(call, x, w, conv, y); rc != SUCCESS) return rc;
+    if (requested < 1) return BAD_PARAM;
     std::memset(perf, 0, sizeof *perf);
-    perf->algo = 1;  // IMPLICIT_PRECOMP_GEMM / BWD_*_ALGO_1, all deterministic
+    perf->algo = 1;
     perf->status = SUCCESS;
-    perf->memory = memory;
+    perf->memory = workspace_for(w);
     perf->determinism = 1;
-    perf->math_type = math;
+    perf->math_type = conv->math;
+    *returned = 1;
+    return SUCCESS;
+}
+
+// The workspace query of every direction, descriptors in forward terms as for heuristics().
+int workspace_size(const char* call, const Handle* h, const TensorDesc* x, const FilterDesc* w, const ConvDesc* conv,
+                   const TensorDesc* y, int algo, size_t* bytes) {
+    if (h == nullptr || bytes == nullptr) return BAD_PARAM_NULL_POINTER;
+    if (int rc = check_shapes(call, x, w, conv, y); rc != SUCCESS) return rc;
+    if (algo != 1) return NOT_SUPPORTED;
+    *bytes = workspace_for(w);
+    return SUCCESS;
+}
+
+struct Operand {
+    const char* name;
+    const void* data;
+    size_t bytes;
+};
+
+// What every convolution call checks before it computes, descriptors in forward terms: the shapes, the algorithm,
+// then (after the copies queued before it, as on the stream) that each operand lies in one allocation and is
+// aligned, and that the workspace is the one asked for.
+int prepare(const char* call, const TensorDesc* x, const FilterDesc* w, const ConvDesc* conv, const TensorDesc* y,
+            int algo, const Operand (&data)[3], void* workspace, size_t workspace_bytes) {
+    for (const Operand& o : data) {
+        if (o.data == nullptr) return BAD_PARAM_NULL_POINTER;
+    }
+    if (int rc = check_shapes(call, x, w, conv, y); rc != SUCCESS) return rc;
+    if (algo != 1) return NOT_SUPPORTED;
+    if (flush_copies != nullptr) flush_copies();
+    for (const Operand& o : data) {
+        if (!in_memory(call, o.name, o.data, o.bytes)) return BAD_PARAM;
+    }
+    for (const Operand& o : data) {
+        if (!aligned(call, o.name, o.data)) return NOT_SUPPORTED;
+    }
+    return use_workspace(call, workspace, workspace_bytes, workspace_for(w));
+}
+
+// Float32 data under CUDNN_DEFAULT_MATH enters the products rounded to TF32.
+bool tf32_inputs(const TensorDesc* x, const ConvDesc* conv) {
+    return x->type == DATA_FLOAT && conv->math == DEFAULT_MATH;
 }
 
 }  // namespace
@@ -285,86 +332,46 @@ int cudnnSetConvolutionMathType(ConvDesc* d, int math) {
 
 int cudnnGetConvolutionForwardAlgorithm_v7(Handle* h, const TensorDesc* x, const FilterDesc* w, const ConvDesc* conv,
                                            const TensorDesc* y, int requested, int* returned, AlgoPerf* perf) {
-    if (h == nullptr || returned == nullptr || perf == nullptr) return BAD_PARAM_NULL_POINTER;
-    if (int rc = check_shapes("cudnnGetConvolutionForwardAlgorithm_v7", x, w, conv, y); rc != SUCCESS) return rc;
-    if (requested < 1) return BAD_PARAM;
-    fill_perf(perf, workspace_for(x, w), conv->math);
-    *returned = 1;
-    return SUCCESS;
+    return heuristics("cudnnGetConvolutionForwardAlgorithm_v7", h, x, w, conv, y, requested, returned, perf);
 }
 int cudnnGetConvolutionForwardWorkspaceSize(Handle* h, const TensorDesc* x, const FilterDesc* w,
                                             const ConvDesc* conv, const TensorDesc* y, int algo, size_t* bytes) {
-    if (h == nullptr || bytes == nullptr) return BAD_PARAM_NULL_POINTER;
-    if (int rc = check_shapes("cudnnGetConvolutionForwardWorkspaceSize", x, w, conv, y); rc != SUCCESS) return rc;
-    if (algo != 1) return NOT_SUPPORTED;
-    *bytes = workspace_for(x, w);
-    return SUCCESS;
+    return workspace_size("cudnnGetConvolutionForwardWorkspaceSize", h, x, w, conv, y, algo, bytes);
 }
 int cudnnGetConvolutionBackwardDataAlgorithm_v7(Handle* h, const FilterDesc* w, const TensorDesc* dy,
                                                 const ConvDesc* conv, const TensorDesc* dx, int requested,
                                                 int* returned, AlgoPerf* perf) {
-    if (h == nullptr || returned == nullptr || perf == nullptr) return BAD_PARAM_NULL_POINTER;
-    if (int rc = check_shapes("cudnnGetConvolutionBackwardDataAlgorithm_v7", dx, w, conv, dy); rc != SUCCESS) {
-        return rc;
-    }
-    if (requested < 1) return BAD_PARAM;
-    fill_perf(perf, workspace_for(dx, w), conv->math);
-    *returned = 1;
-    return SUCCESS;
+    return heuristics("cudnnGetConvolutionBackwardDataAlgorithm_v7", h, dx, w, conv, dy, requested, returned, perf);
 }
 int cudnnGetConvolutionBackwardDataWorkspaceSize(Handle* h, const FilterDesc* w, const TensorDesc* dy,
                                                  const ConvDesc* conv, const TensorDesc* dx, int algo,
                                                  size_t* bytes) {
-    if (h == nullptr || bytes == nullptr) return BAD_PARAM_NULL_POINTER;
-    if (int rc = check_shapes("cudnnGetConvolutionBackwardDataWorkspaceSize", dx, w, conv, dy); rc != SUCCESS) {
-        return rc;
-    }
-    if (algo != 1) return NOT_SUPPORTED;
-    *bytes = workspace_for(dx, w);
-    return SUCCESS;
+    return workspace_size("cudnnGetConvolutionBackwardDataWorkspaceSize", h, dx, w, conv, dy, algo, bytes);
 }
 int cudnnGetConvolutionBackwardFilterAlgorithm_v7(Handle* h, const TensorDesc* x, const TensorDesc* dy,
                                                   const ConvDesc* conv, const FilterDesc* dw, int requested,
                                                   int* returned, AlgoPerf* perf) {
-    if (h == nullptr || returned == nullptr || perf == nullptr) return BAD_PARAM_NULL_POINTER;
-    if (int rc = check_shapes("cudnnGetConvolutionBackwardFilterAlgorithm_v7", x, dw, conv, dy); rc != SUCCESS) {
-        return rc;
-    }
-    if (requested < 1) return BAD_PARAM;
-    fill_perf(perf, workspace_for(x, dw), conv->math);
-    *returned = 1;
-    return SUCCESS;
+    return heuristics("cudnnGetConvolutionBackwardFilterAlgorithm_v7", h, x, dw, conv, dy, requested, returned,
+                      perf);
 }
 int cudnnGetConvolutionBackwardFilterWorkspaceSize(Handle* h, const TensorDesc* x, const TensorDesc* dy,
                                                    const ConvDesc* conv, const FilterDesc* dw, int algo,
                                                    size_t* bytes) {
-    if (h == nullptr || bytes == nullptr) return BAD_PARAM_NULL_POINTER;
-    if (int rc = check_shapes("cudnnGetConvolutionBackwardFilterWorkspaceSize", x, dw, conv, dy); rc != SUCCESS) {
-        return rc;
-    }
-    if (algo != 1) return NOT_SUPPORTED;
-    *bytes = workspace_for(x, dw);
-    return SUCCESS;
+    return workspace_size("cudnnGetConvolutionBackwardFilterWorkspaceSize", h, x, dw, conv, dy, algo, bytes);
 }
 
 // y = alpha * conv(x, w) + beta * y
 int cudnnConvolutionForward(Handle* h, const float* alpha, const TensorDesc* xd, const void* x, const FilterDesc* wd,
                             const void* w, const ConvDesc* conv, int algo, void* workspace, size_t workspace_bytes,
                             const float* beta, const TensorDesc* yd, void* y) {
-    const char* call = "cudnnConvolutionForward";
-    if (h == nullptr || alpha == nullptr || beta == nullptr || x == nullptr || w == nullptr || y == nullptr) {
-        return BAD_PARAM_NULL_POINTER;
+    if (h == nullptr || alpha == nullptr || beta == nullptr) return BAD_PARAM_NULL_POINTER;
+    const Operand data[3] = {{"x", x, xd ? tensor_bytes(xd) : 0}, {"w", w, wd ? filter_bytes(wd) : 0},
+                             {"y", y, yd ? tensor_bytes(yd) : 0}};
+    if (int rc = prepare("cudnnConvolutionForward", xd, wd, conv, yd, algo, data, workspace, workspace_bytes);
+        rc != SUCCESS) {
+        return rc;
     }
-    if (int rc = check_shapes(call, xd, wd, conv, yd); rc != SUCCESS) return rc;
-    if (algo != 1) return NOT_SUPPORTED;
-    if (flush_copies != nullptr) flush_copies();
-    if (!in_memory(call, "x", x, tensor_bytes(xd)) || !in_memory(call, "w", w, filter_bytes(wd))
-        || !in_memory(call, "y", y, tensor_bytes(yd))) {
-        return BAD_PARAM;
-    }
-    if (!aligned(call, "x", x) || !aligned(call, "w", w) || !aligned(call, "y", y)) return NOT_SUPPORTED;
-    if (int rc = use_workspace(call, workspace, workspace_bytes, workspace_for(xd, wd)); rc != SUCCESS) return rc;
-    const bool tf32 = xd->type == DATA_FLOAT && conv->math == DEFAULT_MATH;
+    const bool tf32 = tf32_inputs(xd, conv);
     const int t = xd->type;
     for (int n = 0; n < yd->n; n++) {
         for (int k = 0; k < yd->c; k++) {
@@ -400,20 +407,15 @@ int cudnnConvolutionBackwardData(Handle* h, const float* alpha, const FilterDesc
                                  const TensorDesc* dyd, const void* dy, const ConvDesc* conv, int algo,
                                  void* workspace, size_t workspace_bytes, const float* beta, const TensorDesc* dxd,
                                  void* dx) {
-    const char* call = "cudnnConvolutionBackwardData";
-    if (h == nullptr || alpha == nullptr || beta == nullptr || w == nullptr || dy == nullptr || dx == nullptr) {
-        return BAD_PARAM_NULL_POINTER;
+    if (h == nullptr || alpha == nullptr || beta == nullptr) return BAD_PARAM_NULL_POINTER;
+    const Operand data[3] = {{"w", w, wd ? filter_bytes(wd) : 0}, {"dy", dy, dyd ? tensor_bytes(dyd) : 0},
+                             {"dx", dx, dxd ? tensor_bytes(dxd) : 0}};
+    if (int rc = prepare("cudnnConvolutionBackwardData", dxd, wd, conv, dyd, algo, data, workspace,
+                         workspace_bytes);
+        rc != SUCCESS) {
+        return rc;
     }
-    if (int rc = check_shapes(call, dxd, wd, conv, dyd); rc != SUCCESS) return rc;
-    if (algo != 1) return NOT_SUPPORTED;
-    if (flush_copies != nullptr) flush_copies();
-    if (!in_memory(call, "w", w, filter_bytes(wd)) || !in_memory(call, "dy", dy, tensor_bytes(dyd))
-        || !in_memory(call, "dx", dx, tensor_bytes(dxd))) {
-        return BAD_PARAM;
-    }
-    if (!aligned(call, "w", w) || !aligned(call, "dy", dy) || !aligned(call, "dx", dx)) return NOT_SUPPORTED;
-    if (int rc = use_workspace(call, workspace, workspace_bytes, workspace_for(dxd, wd)); rc != SUCCESS) return rc;
-    const bool tf32 = dxd->type == DATA_FLOAT && conv->math == DEFAULT_MATH;
+    const bool tf32 = tf32_inputs(dxd, conv);
     const int t = dxd->type;
     std::vector<double> sums(size_t(dxd->n) * dxd->c * dxd->h * dxd->w, 0.0);
     for (int n = 0; n < dyd->n; n++) {
@@ -451,20 +453,15 @@ int cudnnConvolutionBackwardFilter(Handle* h, const float* alpha, const TensorDe
                                    const TensorDesc* dyd, const void* dy, const ConvDesc* conv, int algo,
                                    void* workspace, size_t workspace_bytes, const float* beta, const FilterDesc* dwd,
                                    void* dw) {
-    const char* call = "cudnnConvolutionBackwardFilter";
-    if (h == nullptr || alpha == nullptr || beta == nullptr || x == nullptr || dy == nullptr || dw == nullptr) {
-        return BAD_PARAM_NULL_POINTER;
+    if (h == nullptr || alpha == nullptr || beta == nullptr) return BAD_PARAM_NULL_POINTER;
+    const Operand data[3] = {{"x", x, xd ? tensor_bytes(xd) : 0}, {"dy", dy, dyd ? tensor_bytes(dyd) : 0},
+                             {"dw", dw, dwd ? filter_bytes(dwd) : 0}};
+    if (int rc = prepare("cudnnConvolutionBackwardFilter", xd, dwd, conv, dyd, algo, data, workspace,
+                         workspace_bytes);
+        rc != SUCCESS) {
+        return rc;
     }
-    if (int rc = check_shapes(call, xd, dwd, conv, dyd); rc != SUCCESS) return rc;
-    if (algo != 1) return NOT_SUPPORTED;
-    if (flush_copies != nullptr) flush_copies();
-    if (!in_memory(call, "x", x, tensor_bytes(xd)) || !in_memory(call, "dy", dy, tensor_bytes(dyd))
-        || !in_memory(call, "dw", dw, filter_bytes(dwd))) {
-        return BAD_PARAM;
-    }
-    if (!aligned(call, "x", x) || !aligned(call, "dy", dy) || !aligned(call, "dw", dw)) return NOT_SUPPORTED;
-    if (int rc = use_workspace(call, workspace, workspace_bytes, workspace_for(xd, dwd)); rc != SUCCESS) return rc;
-    const bool tf32 = xd->type == DATA_FLOAT && conv->math == DEFAULT_MATH;
+    const bool tf32 = tf32_inputs(xd, conv);
     const int t = xd->type;
     for (int k = 0; k < dwd->k; k++) {
         for (int c = 0; c < dwd->c; c++) {

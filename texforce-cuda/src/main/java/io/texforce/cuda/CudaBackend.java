@@ -827,11 +827,11 @@ public final class CudaBackend implements Backend {
 
     /** This device's cuDNN handle, created on first use; a failure is remembered and thrown again. */
     synchronized Cudnn cudnn() {
+        bind();  // cudnnCreate, and every call after, need this device's context on the calling thread
         if (cudnn == null) {
             if (cudnnFailure != null) {
                 throw cudnnFailure;
             }
-            bind();
             try {
                 cudnn = Cudnn.open(driver);
             } catch (CudaUnavailableException e) {
@@ -839,7 +839,6 @@ public final class CudaBackend implements Backend {
                 throw e;
             }
         }
-        bind();
         return cudnn;
     }
 

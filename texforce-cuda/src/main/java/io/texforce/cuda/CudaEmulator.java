@@ -3,6 +3,7 @@ package io.texforce.cuda;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * {@link CudaBackend} on the CUDA host emulator (native/emu, built by {@code native/emu/build.sh}): the same Java
@@ -23,13 +24,16 @@ public final class CudaEmulator {
      * build and name one when neither is set.
      */
     public static CudaBackend backend() {
+        return backend(configured().orElseThrow(() -> new CudaUnavailableException("the CUDA host emulator is not "
+                + "configured: build it with native/emu/build.sh DIR and set "
+                + "TEXFORCE_CUDA_EMULATOR=DIR/libtexforce-cuda-emu.so")));
+    }
+
+    /** The emulator library {@code texforce.cuda.emulator} or else {@code TEXFORCE_CUDA_EMULATOR} names, if any. */
+    public static Optional<Path> configured() {
         String v = System.getProperty("texforce.cuda.emulator");
         if (v == null || v.isBlank()) v = System.getenv("TEXFORCE_CUDA_EMULATOR");
-        if (v == null || v.isBlank()) {
-            throw new CudaUnavailableException("the CUDA host emulator is not configured: build it with "
-                    + "native/emu/build.sh DIR and set TEXFORCE_CUDA_EMULATOR=DIR/libtexforce-cuda-emu.so");
-        }
-        return backend(Path.of(v));
+        return v == null || v.isBlank() ? Optional.empty() : Optional.of(Path.of(v));
     }
 
     /** The backend on the emulator library at {@code library}, one per library (created on first use). */

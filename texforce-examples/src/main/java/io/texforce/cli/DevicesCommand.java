@@ -26,8 +26,7 @@ final class DevicesCommand implements Runnable {
         for (int i = 0; i < gpus; i++) {
             gpu("cuda:" + i, CudaBackend.get(i));
         }
-        String emulator = System.getProperty("texforce.cuda.emulator", System.getenv("TEXFORCE_CUDA_EMULATOR"));
-        if (emulator != null && !emulator.isBlank()) {
+        if (CudaEmulator.configured().isPresent()) {
             try {
                 gpu("cuda-emu", CudaEmulator.backend());
             } catch (CudaUnavailableException e) {
