@@ -47,7 +47,7 @@ final class BenchCommand implements Runnable {
     String config;
 
     @Mixin
-    WeightDtypeOption dtype;
+    WeightOptions dtype;
 
     @Option(names = "--latent", defaultValue = "64", description = "unet: latent height and width. Default: ${DEFAULT-VALUE}.")
     int latent;
@@ -181,7 +181,7 @@ final class BenchCommand implements Runnable {
             throw new UserError("--trained-steps must be between 1 and --steps (" + steps + "), got " + trainedSteps);
         }
         long t0 = System.nanoTime();
-        StableDiffusionPipeline pipe = model != null ? StableDiffusionPipeline.load(model, be, dtype.value)
+        StableDiffusionPipeline pipe = model != null ? StableDiffusionPipeline.load(model, be, dtype.value, dtype.variant)
                 : BenchModels.pipeline(config, tokenizer, be, dtype.value);
         double buildS = (System.nanoTime() - t0) / 1e9;
         resetPeaks(be);

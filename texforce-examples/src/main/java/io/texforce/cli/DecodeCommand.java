@@ -21,7 +21,7 @@ final class DecodeCommand implements Runnable {
     Path model;
 
     @Mixin
-    WeightDtypeOption dtype;
+    WeightOptions dtype;
 
     @Option(names = "--in", required = true, description = "Input .safetensors file with 'latents'.")
     Path in;
@@ -42,7 +42,7 @@ final class DecodeCommand implements Runnable {
             latents = st.tensor("latents");
         }
         AutoencoderKL vae = AutoencoderKL.load(ModelDir.component(model, "vae", "config.json"), dtype.activationsOn(device.backend()),
-                dtype.value);
+                dtype.value, dtype.variant);
         Tensor image;
         try (var g = GradMode.noGrad()) {
             image = vae.decode(latents.to(vae.backend()).div(vae.config().scalingFactor()));

@@ -24,7 +24,7 @@ final class EmbedCommand implements Runnable {
     Path model;
 
     @Mixin
-    WeightDtypeOption dtype;
+    WeightOptions dtype;
 
     @Option(names = "--lora", paramLabel = "FILE[:WEIGHT]",
             description = "Text-encoder LoRA (peft/diffusers, old diffusers or kohya layout) with its blend weight; "
@@ -49,7 +49,7 @@ final class EmbedCommand implements Runnable {
     public void run() {
         ClipTokenizer tok = ClipTokenizer.load(ModelDir.component(model, "tokenizer", "vocab.json"));
         ClipTextModel encoder = ClipTextModel.load(ModelDir.component(model, "text_encoder", "config.json"),
-                dtype.activationsOn(device.backend()), dtype.value);
+                dtype.activationsOn(device.backend()), dtype.value, dtype.variant);
         LoraSpec.attachAll(encoder, loras);
         Tensor emb;
         try (var g = GradMode.noGrad()) {

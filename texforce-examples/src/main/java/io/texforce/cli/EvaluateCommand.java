@@ -24,7 +24,7 @@ final class EvaluateCommand implements Runnable {
     Path model;
 
     @Mixin
-    WeightDtypeOption dtype;
+    WeightOptions dtype;
 
     @Mixin
     RewardArgs rewardOptions;
@@ -58,7 +58,8 @@ final class EvaluateCommand implements Runnable {
 
     @Override
     public void run() {
-        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, dtype.activationsOn(device.backend()), dtype.value);
+        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, dtype.activationsOn(device.backend()), dtype.value,
+                dtype.variant);
         LoraSpec.attachAll(pipe.textEncoder(), textLoras);
         LoraSpec.attachAll(pipe.unet(), unetLoras);
         PromptSource source = PromptSource.parse(prompts);

@@ -24,7 +24,7 @@ final class GenerateCommand implements Runnable {
     Path model;
 
     @Mixin
-    WeightDtypeOption dtype;
+    WeightOptions dtype;
 
     @Option(names = "--prompt", required = true, description = "The prompt.")
     String prompt;
@@ -73,7 +73,8 @@ final class GenerateCommand implements Runnable {
 
     @Override
     public void run() {
-        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, dtype.activationsOn(device.backend()), dtype.value);
+        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, dtype.activationsOn(device.backend()), dtype.value,
+                dtype.variant);
         LoraSpec.attachAll(pipe.textEncoder(), textLoras);
         LoraSpec.attachAll(pipe.unet(), unetLoras);
         Tensor init = null;

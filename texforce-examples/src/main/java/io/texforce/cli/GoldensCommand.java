@@ -38,7 +38,7 @@ final class GoldensCommand implements Callable<Integer> {
     Path model;
 
     @Mixin
-    WeightDtypeOption dtype;
+    WeightOptions dtype;
 
     @Mixin
     DeviceOption device;
@@ -98,7 +98,7 @@ final class GoldensCommand implements Callable<Integer> {
     }
 
     private void textEncoder(SafeTensors g, Backend be, Tolerance tol) {
-        ClipTextModel text = ClipTextModel.load(model.resolve("text_encoder"), be, dtype.value);
+        ClipTextModel text = ClipTextModel.load(model.resolve("text_encoder"), be, dtype.value, dtype.variant);
         int[][] ids = g.intRows("tokens.input_ids");
         compare(g, "text_encoder.last_hidden_state", tol.model(), () -> text.forward(ids));
         compare(g, "text_encoder.penultimate_normed", tol.model(), () -> text.forward(ids, 1));
@@ -109,7 +109,7 @@ final class GoldensCommand implements Callable<Integer> {
     }
 
     private void unet(SafeTensors g, Backend be, Tolerance tol) {
-        UNet2DConditionModel unet = UNet2DConditionModel.load(model.resolve("unet"), be, dtype.value);
+        UNet2DConditionModel unet = UNet2DConditionModel.load(model.resolve("unet"), be, dtype.value, dtype.variant);
         Tensor sample = g.tensor("unet.in.sample").to(be);
         Tensor context = g.tensor("unet.in.encoder_hidden_states").to(be);
         float[] t = g.tensor("unet.in.timestep").toFloatArray();
@@ -126,14 +126,14 @@ final class GoldensCommand implements Callable<Integer> {
     }
 
     private void vae(SafeTensors g, Backend be, Tolerance tol) {
-        var vae = AutoencoderKL.load(model.resolve("vae"), be, dtype.value);
+        var vae = AutoencoderKL.load(model.resolve("vae"), be, dtype.value, dtype.variant);
         Tensor latents = g.tensor("vae.in.latents").to(be);
         // As the pipeline does: the golden's latents are in the U-Net's scale.
         compare(g, "vae.out.decoded", tol.model(), () -> vae.decode(latents.div(vae.config().scalingFactor())));
     }
 
     private void pipeline(SafeTensors g, Backend be, Tolerance tol) {
-        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, be, dtype.value);
+        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, be, dtype.value, dtype.variant);
         // golden.json "pipeline": "a photo of a cat", negative "", 4 steps, CFG 7.5, eta 0, given latents.
         GenerationRequest r = GenerationRequest.of(List.of("a photo of a cat"), 0).withSteps(4).withGuidance(7.5f)
                 .withEta(0f).withNegativePrompt("").withLatents(g.tensor("pipeline.in.latents"));

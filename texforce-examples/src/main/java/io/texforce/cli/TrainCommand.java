@@ -22,7 +22,7 @@ final class TrainCommand implements Runnable {
     Path model;
 
     @Mixin
-    WeightDtypeOption dtype;
+    WeightOptions dtype;
 
     @Mixin
     RewardArgs rewardOptions;
@@ -161,7 +161,7 @@ final class TrainCommand implements Runnable {
         Backend backend = dtype.activationsOn(device.backend());
         try (Reward reward = rewardOptions.create(backend)) {
             TrainingSummary s = TexForceTrainer.builder()
-                    .model(model).device(backend).weightDtype(dtype.value).reward(reward)
+                    .model(model).device(backend).weightDtype(dtype.value).variant(dtype.variant).reward(reward)
                     .prompts(PromptSource.parse(prompts)).outputDir(out).resume(resume)
                     .mode(mode).epochs(epochs).samplesPerEpoch(samplesPerEpoch).sampleBatchSize(batchSize)
                     .trainBatchSize(trainBatchSize == null ? batchSize : trainBatchSize)

@@ -24,7 +24,7 @@ final class UnetCommand implements Runnable {
     Path model;
 
     @Mixin
-    WeightDtypeOption dtype;
+    WeightOptions dtype;
 
     @Option(names = "--in", required = true, description = "Input .safetensors file.")
     Path in;
@@ -54,7 +54,7 @@ final class UnetCommand implements Runnable {
         }
         Backend be = dtype.activationsOn(device.backend());
         UNet2DConditionModel unet = UNet2DConditionModel.load(ModelDir.component(model, "unet", "config.json"), be,
-                dtype.value);
+                dtype.value, dtype.variant);
         LoraSpec.attachAll(unet, loras);
         Tensor result;
         try (var g = GradMode.noGrad()) {

@@ -41,10 +41,19 @@ public final class ClipTextModel extends Module {
 
     /** Loads with the Linear weights and token/position embeddings stored in {@code weightDtype}. */
     public static ClipTextModel load(Path dir, Backend backend, WeightDtype weightDtype) {
+        return load(dir, backend, weightDtype, null);
+    }
+
+    /**
+     * Loads the weights saved as {@code variant} ({@code "fp16"}, {@code "non_ema"}, ...; null: the plain weights,
+     * or the only variant the folder holds), as {@code from_pretrained(..., variant=)} does; see
+     * {@link io.texforce.tensor.io.ComponentWeights}.
+     */
+    public static ClipTextModel load(Path dir, Backend backend, WeightDtype weightDtype, String variant) {
         ComponentFolder component = ComponentFolder.resolve(dir, "text_encoder");
         Path folder = component.folder();
         ClipTextConfig c = ClipTextConfig.load(component.config());
-        try (SafeTensorsSource src = SafeTensorsSource.openComponent(folder, "model")) {
+        try (SafeTensorsSource src = SafeTensorsSource.openComponent(folder, "model", variant)) {
             VarBuilder vb = VarBuilder.of(src, backend, weightDtype);
             ClipTextModel model = new ClipTextModel(vb, c);
             // Buffers and the projection of CLIPTextModelWithProjection are not part of the text encoder proper.

@@ -95,9 +95,13 @@ public final class TexForceTrainer {
             throw new IllegalArgumentException("weightDtype applies when the trainer loads the model from a folder;"
                     + " a given pipeline keeps the dtype it was loaded with (StableDiffusionPipeline.load(dir, dtype))");
         }
+        if (b.pipeline != null && b.variant != null) {
+            throw new IllegalArgumentException("variant applies when the trainer loads the model from a folder;"
+                    + " a given pipeline was loaded already");
+        }
         this.pipeline = b.pipeline != null ? b.pipeline : StableDiffusionPipeline.load(b.model,
                 b.device != null ? b.device : CpuBackend.INSTANCE,
-                b.weightDtype == null ? WeightDtype.FP32 : b.weightDtype);
+                b.weightDtype == null ? WeightDtype.FP32 : b.weightDtype, b.variant);
         this.weightDtype = pipeline.unet().weightDtype();
         if (b.activationDtype != null) {
             try {
@@ -523,6 +527,7 @@ public final class TexForceTrainer {
         private Backend device;
         private StableDiffusionPipeline pipeline;
         private WeightDtype weightDtype;
+        private String variant;
         private WeightDtype activationDtype;
         private Reward reward;
         private PromptSource prompts = PromptSource.animals();
@@ -563,6 +568,16 @@ public final class TexForceTrainer {
          */
         public Builder weightDtype(WeightDtype dtype) {
             this.weightDtype = dtype;
+            return this;
+        }
+
+        /**
+         * Loads the weight files saved as {@code variant} ("fp16", "non_ema") when the model is loaded from
+         * {@link #model(Path)}, as diffusers' {@code from_pretrained(..., variant=)}; unset, the plain weights (or a
+         * component's only variant). The weights are still stored as {@link #weightDtype} says.
+         */
+        public Builder variant(String variant) {
+            this.variant = variant;
             return this;
         }
 

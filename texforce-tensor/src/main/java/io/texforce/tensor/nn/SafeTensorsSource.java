@@ -2,17 +2,16 @@ package io.texforce.tensor.nn;
 
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.WeightDtype;
+import io.texforce.tensor.io.ComponentWeights;
 import io.texforce.tensor.io.SafeTensors;
 import io.texforce.tensor.io.SafeTensorsException;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 
 /**
  * Weights from one or more memory-mapped safetensors files (sharded checkpoints are several files). Tensors are
@@ -48,32 +47,19 @@ public final class SafeTensorsSource implements WeightSource, AutoCloseable {
     }
 
     /**
-     * The weights of a diffusers/transformers component folder: {@code <stem>.safetensors}, or its shards
-     * {@code <stem>-00001-of-0000N.safetensors}. The error lists what the folder holds instead.
+     * The plain weights of a diffusers/transformers component folder: {@code <stem>.safetensors} or its shards (or
+     * the folder's only weight variant); see {@link ComponentWeights}. The error lists what the folder holds instead.
      */
     public static SafeTensorsSource openComponent(Path dir, String stem) {
-        Path single = dir.resolve(stem + ".safetensors");
-        if (Files.isRegularFile(single)) {
-            return open(single);
-        }
-        List<Path> shards;
-        try (Stream<Path> s = Files.list(dir)) {
-            shards = s.filter(p -> p.getFileName().toString().matches(java.util.regex.Pattern.quote(stem)
-                    + "-\\d+-of-\\d+\\.safetensors")).sorted().toList();
-        } catch (java.io.IOException e) {
-            throw new SafeTensorsException("cannot list " + dir + ": " + e, e);
-        }
-        if (shards.isEmpty()) {
-            String present;
-            try (Stream<Path> s = Files.list(dir)) {
-                present = s.map(p -> p.getFileName().toString()).sorted().toList().toString();
-            } catch (java.io.IOException e) {
-                present = "(unreadable)";
-            }
-            throw new SafeTensorsException("no " + stem + ".safetensors (or shards) in " + dir + "; it contains "
-                    + present + ". Only safetensors weights are read: convert .bin/.ckpt files first");
-        }
-        return new SafeTensorsSource(shards);
+        return openComponent(dir, stem, null);
+    }
+
+    /**
+     * The weights of a component folder in {@code variant} ({@code "fp16"}, {@code "non_ema"}; null for the plain
+     * weights), as {@link ComponentWeights#find} chooses them.
+     */
+    public static SafeTensorsSource openComponent(Path dir, String stem, String variant) {
+        return new SafeTensorsSource(ComponentWeights.find(dir, stem, variant).files());
     }
 
     private SafeTensors file(String key) {

@@ -90,10 +90,19 @@ public final class UNet2DConditionModel extends Module {
 
     /** Loads with the Linear and Conv2d weights stored in {@code weightDtype} (norms and biases stay fp32). */
     public static UNet2DConditionModel load(Path dir, Backend backend, WeightDtype weightDtype) {
+        return load(dir, backend, weightDtype, null);
+    }
+
+    /**
+     * Loads the weights saved as {@code variant} ({@code "fp16"}, {@code "non_ema"}, ...; null: the plain weights,
+     * or the only variant the folder holds), as {@code from_pretrained(..., variant=)} does; see
+     * {@link io.texforce.tensor.io.ComponentWeights}.
+     */
+    public static UNet2DConditionModel load(Path dir, Backend backend, WeightDtype weightDtype, String variant) {
         ComponentFolder component = ComponentFolder.resolve(dir, "unet");
         Path folder = component.folder();
         UNetConfig c = UNetConfig.load(component.config());
-        try (SafeTensorsSource src = SafeTensorsSource.openComponent(folder, "diffusion_pytorch_model")) {
+        try (SafeTensorsSource src = SafeTensorsSource.openComponent(folder, "diffusion_pytorch_model", variant)) {
             VarBuilder vb = VarBuilder.of(src, backend, weightDtype);
             UNet2DConditionModel model = new UNet2DConditionModel(vb, c);
             vb.checkAllUsed(k -> false);

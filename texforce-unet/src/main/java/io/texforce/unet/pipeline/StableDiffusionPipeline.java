@@ -72,6 +72,15 @@ public final class StableDiffusionPipeline {
      * attached later are fp32.
      */
     public static StableDiffusionPipeline load(Path dir, Backend backend, WeightDtype weightDtype) {
+        return load(dir, backend, weightDtype, null);
+    }
+
+    /**
+     * Loads the pipeline with each model's weights saved as {@code variant} ({@code "fp16"}, {@code "non_ema"};
+     * null: the plain weights, or a component's only variant), as diffusers' {@code from_pretrained(...,
+     * variant=)}: a component without that variant loads its plain weights, with a warning.
+     */
+    public static StableDiffusionPipeline load(Path dir, Backend backend, WeightDtype weightDtype, String variant) {
         for (String c : List.of("tokenizer", "text_encoder", "unet", "vae", "scheduler")) {
             if (!Files.isDirectory(dir.resolve(c))) {
                 throw new IllegalArgumentException(dir + " has no " + c + "/ folder (expected a diffusers pipeline folder)");
@@ -79,9 +88,9 @@ public final class StableDiffusionPipeline {
         }
         return new StableDiffusionPipeline(
                 ClipTokenizer.load(dir.resolve("tokenizer")),
-                ClipTextModel.load(dir.resolve("text_encoder"), backend, weightDtype),
-                UNet2DConditionModel.load(dir.resolve("unet"), backend, weightDtype),
-                AutoencoderKL.load(dir.resolve("vae"), backend, weightDtype),
+                ClipTextModel.load(dir.resolve("text_encoder"), backend, weightDtype, variant),
+                UNet2DConditionModel.load(dir.resolve("unet"), backend, weightDtype, variant),
+                AutoencoderKL.load(dir.resolve("vae"), backend, weightDtype, variant),
                 DdimScheduler.load(dir.resolve("scheduler/scheduler_config.json")));
     }
 

@@ -49,10 +49,19 @@ public final class AutoencoderKL extends Module {
 
     /** Loads with the Linear and Conv2d weights stored in {@code weightDtype} (norms and biases stay fp32). */
     public static AutoencoderKL load(Path dir, Backend backend, WeightDtype weightDtype) {
+        return load(dir, backend, weightDtype, null);
+    }
+
+    /**
+     * Loads the weights saved as {@code variant} ({@code "fp16"}, {@code "non_ema"}, ...; null: the plain weights,
+     * or the only variant the folder holds), as {@code from_pretrained(..., variant=)} does; see
+     * {@link io.texforce.tensor.io.ComponentWeights}.
+     */
+    public static AutoencoderKL load(Path dir, Backend backend, WeightDtype weightDtype, String variant) {
         ComponentFolder component = ComponentFolder.resolve(dir, "vae");
         Path folder = component.folder();
         VaeConfig c = VaeConfig.load(component.config());
-        try (SafeTensorsSource src = SafeTensorsSource.openComponent(folder, "diffusion_pytorch_model")) {
+        try (SafeTensorsSource src = SafeTensorsSource.openComponent(folder, "diffusion_pytorch_model", variant)) {
             VarBuilder vb = VarBuilder.of(src, backend, weightDtype);
             AutoencoderKL vae = new AutoencoderKL(vb, c);
             vb.checkAllUsed(k -> false);

@@ -6,8 +6,11 @@ import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.TypeConversionException;
 
-/** {@code --dtype} of the commands that load models: how the frozen layer weights are stored. */
-final class WeightDtypeOption {
+/**
+ * The weight options of the commands that load models: which weight files ({@code --variant}), how the frozen layer
+ * weights are stored ({@code --dtype}) and the activations' format on a GPU ({@code --activations}).
+ */
+final class WeightOptions {
     @Option(names = {"--dtype", "--weight-dtype"}, paramLabel = "fp32|bf16|fp16", defaultValue = "fp32",
             converter = Converter.class,
             description = "Storage of the frozen Linear/Conv2d weights and embeddings: fp32, or bf16/fp16 for half the"
@@ -23,6 +26,13 @@ final class WeightDtypeOption {
                     + " a PyTorch model run in that dtype. auto: the --dtype of the weights on a GPU, fp32 on the CPU"
                     + " (which computes in fp32 only). Default: ${DEFAULT-VALUE}.")
     String activations = "auto";
+
+    @Option(names = "--variant", paramLabel = "NAME",
+            description = "Weight files to load, as diffusers' variant=: fp16 reads diffusion_pytorch_model.fp16"
+                    + ".safetensors / model.fp16.safetensors (and their shards), non_ema the non-EMA U-Net, ...;"
+                    + " a component without that variant loads its plain weights (with a warning). Default: the"
+                    + " plain weights, or a component's only variant when it has no others.")
+    String variant;
 
     /** Sets the activation format --activations asks for on {@code backend} and returns it. */
     Backend activationsOn(Backend backend) {
