@@ -87,18 +87,25 @@ public final class ClipModel extends Module {
             throw new IllegalArgumentException("no config.json in " + dir + " (expected a transformers CLIPModel folder)");
         }
         ClipModelConfig c = ClipModelConfig.loadTransformers(configJson);
-        if (Files.isRegularFile(dir.resolve("model.safetensors"))
-                || Files.isRegularFile(dir.resolve("model.safetensors.index.json"))) {
-            try (SafeTensorsSource src = SafeTensorsSource.openComponent(dir, "model")) {
-                return fromWeights(src, c, backend);
+        Path bin = dir.resolve("pytorch_model.bin");
+        if (Files.isRegularFile(bin) && !hasSafetensors(dir)) {
+            try (WeightFile file = WeightFile.open(bin)) {
+                return fromWeights(file.source(), c, backend);
             }
         }
-        Path bin = dir.resolve("pytorch_model.bin");
-        if (!Files.isRegularFile(bin)) {
-            throw new IllegalArgumentException("no model.safetensors or pytorch_model.bin in " + dir);
+        // model.safetensors, its shards, or its only weight variant; the error lists what the folder holds.
+        try (SafeTensorsSource src = SafeTensorsSource.openComponent(dir, "model")) {
+            return fromWeights(src, c, backend);
         }
-        try (WeightFile file = WeightFile.open(bin)) {
-            return fromWeights(file.source(), c, backend);
+    }
+
+    private static boolean hasSafetensors(Path dir) {
+        try (var files = Files.list(dir)) {
+            return files.map(f -> f.getFileName().toString())
+                    .anyMatch(n -> (n.startsWith("model.") || n.startsWith("model-"))
+                            && (n.endsWith(".safetensors") || n.startsWith("model.safetensors.index.")));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot list " + dir, e);
         }
     }
 
