@@ -114,6 +114,7 @@ public final class TexForceTrainer {
         this.reward = b.reward;
         this.prompts = b.prompts;
         this.config = b.config.build();
+        pipeline.latentSize(config.height(), config.width());  // a bad resolution fails here, not after sampling starts
         this.runDir = b.outputDir;
         this.resume = b.resume;
         this.progress = b.progress;

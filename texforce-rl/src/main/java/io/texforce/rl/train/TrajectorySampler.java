@@ -41,14 +41,12 @@ final class TrajectorySampler {
             for (long s : seeds) {
                 gens.add(new Generator(s));
             }
-            int vf = pipeline.vaeScaleFactor();
-            int h = (config.height() > 0 ? config.height() : pipeline.unet().config().sampleSize() * vf) / vf;
-            int w = (config.width() > 0 ? config.width() : pipeline.unet().config().sampleSize() * vf) / vf;
+            int[] hw = pipeline.latentSize(config.height(), config.width());
             int c = pipeline.unet().config().inChannels();
             Backend be = pipeline.backend();
             List<Tensor> init = new ArrayList<>();
             for (Generator gen : gens) {
-                init.add(gen.randn(be, 1, c, h, w));
+                init.add(gen.randn(be, 1, c, hw[0], hw[1]));
             }
             Tensor x = Tensor.concat(init, 0).mul(pipeline.scheduler().initNoiseSigma());
             int[][] ids = pipeline.tokenizer().tokenize(prompts);

@@ -124,6 +124,27 @@ public final class StableDiffusionPipeline {
         return 1 << (vae.config().blockOutChannels().length - 1);
     }
 
+    /**
+     * The latent height and width {h, w} for images of {@code height x width} pixels (0: the U-Net's
+     * {@code sample_size} times the VAE factor, 512 for SD 1.5). Any multiple of the VAE factor (8) works, as in
+     * diffusers; other sizes are refused rather than silently rounded down.
+     */
+    public int[] latentSize(int height, int width) {
+        int f = vaeScaleFactor();
+        int[] out = new int[2];
+        String[] names = {"height", "width"};
+        int[] px = {height, width};
+        for (int i = 0; i < 2; i++) {
+            int v = px[i] > 0 ? px[i] : unet.config().sampleSize() * f;
+            if (px[i] < 0 || v % f != 0) {
+                throw new IllegalArgumentException("image " + names[i] + " " + px[i] + " is not a positive multiple of "
+                        + f + " (the VAE's scale factor)");
+            }
+            out[i] = v / f;
+        }
+        return out;
+    }
+
     /** Text embeddings [B, 77, D] of the prompts (differentiable when grad mode is on and adapters train). */
     public Tensor encodePrompts(List<String> prompts, int clipSkip) {
         return textEncoder.forward(tokenizer.tokenize(prompts), clipSkip);
@@ -157,11 +178,10 @@ public final class StableDiffusionPipeline {
 
     /** Seeded initial latents [B, 4, h, w], one generator per image (the generators then continue for eta noise). */
     public Tensor initialLatents(GenerationRequest r, List<Generator> generators) {
-        int h = (r.height() > 0 ? r.height() : unet.config().sampleSize() * vaeScaleFactor()) / vaeScaleFactor();
-        int w = (r.width() > 0 ? r.width() : unet.config().sampleSize() * vaeScaleFactor()) / vaeScaleFactor();
+        int[] hw = latentSize(r.height(), r.width());
         List<Tensor> parts = new ArrayList<>();
         for (Generator g : generators) {
-            parts.add(g.randn(backend, 1, unet.config().inChannels(), h, w));
+            parts.add(g.randn(backend, 1, unet.config().inChannels(), hw[0], hw[1]));
         }
         return Tensor.concat(parts, 0).mul(scheduler.initNoiseSigma());
     }
