@@ -19,12 +19,13 @@ import java.nio.file.Path;
  * those of its checkpoints ({@code text_model.encoder.layers.0.self_attn.q_proj.weight}, ...).
  */
 public final class ClipTextModel extends Module {
+    private static final String ROOT = "text_model";
     private final ClipTextConfig config;
     private final ClipTextTransformer textModel;
 
     public ClipTextModel(VarBuilder vb, ClipTextConfig config) {
         this.config = config;
-        this.textModel = child("text_model", new ClipTextTransformer(vb.pp("text_model"), config));
+        this.textModel = child(ROOT, new ClipTextTransformer(vb.pp(ROOT), config));
     }
 
     /**
@@ -54,10 +55,14 @@ public final class ClipTextModel extends Module {
         Path folder = component.folder();
         ClipTextConfig c = ClipTextConfig.load(component.config());
         try (SafeTensorsSource src = SafeTensorsSource.openComponent(folder, "model", variant)) {
-            VarBuilder vb = VarBuilder.of(src, backend, weightDtype);
+            // transformers 5 saves CLIPTextModel without its text_model level (embeddings.token_embedding.weight).
+            boolean flat = !src.contains(ROOT + ".embeddings.token_embedding.weight")
+                    && src.contains("embeddings.token_embedding.weight");
+            VarBuilder vb = VarBuilder.of(flat ? src.withPrefix(ROOT + ".") : src, backend, weightDtype);
             ClipTextModel model = new ClipTextModel(vb, c);
             // Buffers and the projection of CLIPTextModelWithProjection are not part of the text encoder proper.
-            vb.checkAllUsed(k -> k.endsWith("position_ids") || k.startsWith("text_projection"));
+            vb.checkAllUsed(k -> k.endsWith("position_ids") || k.startsWith("text_projection")
+                    || k.startsWith(ROOT + ".text_projection"));
             return model;
         }
     }

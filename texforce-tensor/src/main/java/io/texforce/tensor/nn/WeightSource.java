@@ -29,4 +29,55 @@ public interface WeightSource {
 
     /** Where the weights come from, for error messages (e.g. a file path). */
     String describe();
+
+    /**
+     * This source seen with {@code prefix} in front of every key (a checkpoint saved from a submodule, read by a
+     * model that names it from the root): key {@code prefix + k} is this source's {@code k}.
+     */
+    default WeightSource withPrefix(String prefix) {
+        WeightSource inner = this;
+        return new WeightSource() {
+            private String strip(String key) {
+                return key.startsWith(prefix) ? key.substring(prefix.length()) : null;
+            }
+
+            @Override
+            public boolean contains(String key) {
+                String k = strip(key);
+                return k != null && inner.contains(k);
+            }
+
+            @Override
+            public int[] shape(String key) {
+                return inner.shape(inner(key));
+            }
+
+            @Override
+            public Tensor load(String key) {
+                return inner.load(inner(key));
+            }
+
+            @Override
+            public Tensor load(String key, WeightDtype dtype) {
+                return inner.load(inner(key), dtype);
+            }
+
+            private String inner(String key) {
+                String k = strip(key);
+                return k != null ? k : "(outside " + prefix + ") " + key;
+            }
+
+            @Override
+            public Set<String> keys() {
+                Set<String> out = new java.util.LinkedHashSet<>();
+                inner.keys().forEach(k -> out.add(prefix + k));
+                return out;
+            }
+
+            @Override
+            public String describe() {
+                return inner.describe();
+            }
+        };
+    }
 }
