@@ -52,6 +52,29 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, boolea
         if (n.path("dual_cross_attention").asBoolean(false)) {
             throw new IllegalArgumentException(source + ": dual_cross_attention is not supported");
         }
+        // Fields of diffusers' UNet2DConditionModel that change what it computes and that this implementation does
+        // not have: a config that sets them is refused by name rather than run as a different model.
+        for (String f : List.of("time_embedding_dim", "time_embedding_act_fn", "timestep_post_act",
+                "cross_attention_norm", "reverse_transformer_layers_per_block", "encoder_hid_dim_type",
+                "projection_class_embeddings_input_dim", "addition_time_embed_dim")) {
+            if (n.hasNonNull(f)) {
+                throw new IllegalArgumentException(source + ": unsupported U-Net feature " + f + " = " + n.get(f));
+            }
+        }
+        if (n.path("resnet_skip_time_act").asBoolean(false)) {
+            throw new IllegalArgumentException(source + ": resnet_skip_time_act = true is not supported");
+        }
+        if (n.has("resnet_out_scale_factor") && n.get("resnet_out_scale_factor").asDouble(1) != 1) {
+            throw new IllegalArgumentException(source + ": resnet_out_scale_factor = " + n.get("resnet_out_scale_factor")
+                    + " is not supported (only 1.0)");
+        }
+        String attentionType = n.path("attention_type").asText("default");
+        if (!attentionType.equals("default")) {
+            throw new IllegalArgumentException(source + ": attention_type '" + attentionType + "' is not supported");
+        }
+        if (n.has("norm_num_groups") && n.get("norm_num_groups").isNull()) {
+            throw new IllegalArgumentException(source + ": norm_num_groups = null (no output norm) is not supported");
+        }
         String timeType = n.path("time_embedding_type").asText("positional");
         if (!timeType.equals("positional")) {
             throw new IllegalArgumentException(source + ": time_embedding_type '" + timeType + "' is not supported");
@@ -78,6 +101,9 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, boolea
                 throw new IllegalArgumentException(source + ": unsupported up block type '" + t + "'");
             }
         }
+        if (n.has("mid_block_type") && n.get("mid_block_type").isNull()) {
+            throw new IllegalArgumentException(source + ": mid_block_type = null (no mid block) is not supported");
+        }
         String mid = n.hasNonNull("mid_block_type") ? n.get("mid_block_type").asText() : "UNetMidBlock2DCrossAttn";
         if (!mid.equals("UNetMidBlock2DCrossAttn")) {
             throw new IllegalArgumentException(source + ": unsupported mid_block_type '" + mid + "'");
@@ -85,6 +111,10 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, boolea
         JsonNode heads = n.hasNonNull("num_attention_heads") ? n.get("num_attention_heads") : n.get("attention_head_dim");
         boolean[] onlyCross = new boolean[blocks];
         JsonNode oca = n.get("only_cross_attention");
+        if (oca != null && oca.isArray() && oca.size() != blocks) {
+            throw new IllegalArgumentException(source + ": only_cross_attention has " + oca.size() + " entries for "
+                    + blocks + " blocks");
+        }
         for (int i = 0; i < blocks; i++) {
             onlyCross[i] = oca != null && (oca.isArray() ? oca.get(i).asBoolean() : oca.asBoolean());
         }
@@ -131,12 +161,21 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, boolea
                         + " blocks");
             }
             for (int i = 0; i < blocks; i++) {
-                out[i] = v.get(i).asInt();
+                out[i] = whole(v.get(i), source, field);
             }
             return out;
         }
-        java.util.Arrays.fill(out, v.asInt());
+        java.util.Arrays.fill(out, whole(v, source, field));
         return out;
+    }
+
+    /** A whole number, or an error naming the field (a nested list, as SDXL-style per-layer depths, included). */
+    private static int whole(JsonNode v, String source, String field) {
+        if (!v.isNumber() || v.asDouble() != Math.rint(v.asDouble())) {
+            throw new IllegalArgumentException(source + ": " + field + " entry " + v + " is not a whole number"
+                    + (v.isArray() ? " (nested per-layer lists are not supported)" : ""));
+        }
+        return v.asInt();
     }
 
     private static List<String> strings(JsonNode v, List<String> dflt) {
