@@ -60,7 +60,7 @@ final class TrajectorySampler {
                 Tensor eps = pipeline.predictNoise(x, new float[]{ts[i]}, cond, uncond, config.guidanceScale());
                 List<Tensor> noise = new ArrayList<>();
                 for (Generator gen : gens) {
-                    noise.add(gen.randn(be, 1, c, h, w));
+                    noise.add(gen.randn(be, 1, c, hw[0], hw[1]));
                 }
                 int[] tb = new int[b];
                 java.util.Arrays.fill(tb, ts[i]);
