@@ -94,4 +94,27 @@ class WeightDtypeCliTest {
         assertTrue(missing.err().contains("no 'bf16' variant") && missing.err().contains("[fp16, non_ema]"),
                 missing.err());
     }
+
+    @Test
+    void convertToDiffusersMakesAFolderTheModelCommandsTake() {
+        Path single = TestData.root().resolve("single-file");
+        Path out = tmp.resolve("converted");
+        CliTest.Result r = CliTest.run("convert", "--to-diffusers", single.resolve("tiny-sd2.safetensors").toString(),
+                out.toString(), "--config-from", single.resolve("tiny-sd2").toString(), "--image-size", "64");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("SD 2.x checkpoint"), r.err());
+        CliTest.Result embed = CliTest.run("embed", "--model", out.toString(), "--out", tmp.resolve("e.safetensors")
+                .toString(), "a cat");
+        // tiny-sd2's vocabulary has 1000 entries: the CLIP tokenizer's ids for "a cat" lie beyond it
+        assertEquals(2, embed.code(), embed.err());
+        assertTrue(embed.err().contains("vocabulary of 1000"), embed.err());
+        CliTest.Result again = CliTest.run("convert", "--to-diffusers", single.resolve("tiny-sd2.safetensors").toString(),
+                out.toString());
+        assertEquals(2, again.code());
+        assertTrue(again.err().contains("exists already") && !again.err().contains("\tat "), again.err());
+        CliTest.Result misplaced = CliTest.run("convert", single.resolve("tiny-sd2.safetensors").toString(),
+                tmp.resolve("x.safetensors").toString(), "--ema");
+        assertEquals(2, misplaced.code());
+        assertTrue(misplaced.err().contains("go with --to-diffusers"), misplaced.err());
+    }
 }

@@ -78,6 +78,15 @@ public final class ClipTextModel extends Module {
 
     /** The hidden state {@code clipSkip} layers before the last, through the final layer norm. */
     public Tensor forward(int[][] ids, int clipSkip) {
+        for (int r = 0; r < ids.length; r++) {
+            for (int p = 0; p < ids[r].length; p++) {
+                if (ids[r][p] < 0 || ids[r][p] >= config.vocabSize()) {
+                    throw new IllegalArgumentException("token id " + ids[r][p] + " (prompt " + r + ", position " + p
+                            + ") is outside the text encoder's vocabulary of " + config.vocabSize()
+                            + " (is the tokenizer the one that belongs to this text encoder?)");
+                }
+            }
+        }
         return textModel.forward(ids, clipSkip);
     }
 

@@ -419,6 +419,12 @@ public final class TorchCheckpoint implements WeightSource, AutoCloseable {
     }
 
     @Override
+    public DType storedDType(String key) {
+        TorchTensor t = tensors().get(key);
+        return t == null ? null : t.type().dtype();
+    }
+
+    @Override
     public Set<String> keys() {
         return tensors.keySet();
     }

@@ -91,6 +91,11 @@ public final class SafeTensorsSource implements WeightSource, AutoCloseable {
     }
 
     @Override
+    public io.texforce.tensor.io.DType storedDType(String key) {
+        return file(key).info(key).dtype();
+    }
+
+    @Override
     public Set<String> keys() {
         return byKey.keySet();
     }

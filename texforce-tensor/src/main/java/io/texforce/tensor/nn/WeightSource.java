@@ -24,6 +24,11 @@ public interface WeightSource {
         return dtype.isHalf() && t.dtype() != dtype ? t.detach().to(dtype) : t;
     }
 
+    /** The dtype {@code key} is stored in, or null when the source does not say (generated weights). */
+    default io.texforce.tensor.io.DType storedDType(String key) {
+        return null;
+    }
+
     /** Every key the source holds (empty for generated sources). */
     Set<String> keys();
 
@@ -65,6 +70,11 @@ public interface WeightSource {
             private String inner(String key) {
                 String k = strip(key);
                 return k != null ? k : "(outside " + prefix + ") " + key;
+            }
+
+            @Override
+            public io.texforce.tensor.io.DType storedDType(String key) {
+                return inner.storedDType(inner(key));
             }
 
             @Override
