@@ -10,6 +10,10 @@ final class ModelDir {
 
     /** {@code dir/<component>} of a pipeline folder, or {@code dir} itself when it is that component's folder. */
     static Path component(Path dir, String component, String marker) {
+        if (Files.isRegularFile(dir)) {
+            throw new UserError(dir + " is a file, not a diffusers pipeline folder; convert a single-file checkpoint"
+                    + " once with: texforce convert --to-diffusers " + dir + " <folder>");
+        }
         if (!Files.isDirectory(dir)) {
             throw new UserError("model folder " + dir + " does not exist");
         }

@@ -49,6 +49,19 @@ public final class StableDiffusionPipeline {
             throw new IllegalArgumentException("pipeline models on different backends: text encoder on "
                     + textEncoder.backend().name() + ", U-Net on " + backend.name() + ", VAE on " + vae.backend().name());
         }
+        int latent = vae.config().latentChannels();
+        if (unet.config().inChannels() != latent || unet.config().outChannels() != latent) {
+            throw new IllegalArgumentException("the U-Net maps " + unet.config().inChannels() + " to "
+                    + unet.config().outChannels() + " channels but the VAE's latents have " + latent
+                    + " (an inpainting or depth U-Net? only text-to-image pipelines are run)");
+        }
+        int width = textEncoder.config().hiddenSize();
+        for (int d : unet.config().crossAttentionDim()) {
+            if (d != width) {
+                throw new IllegalArgumentException("the text encoder's outputs are " + width + " wide but the U-Net's"
+                        + " cross-attention takes " + d + " (text encoder and U-Net of different models?)");
+            }
+        }
     }
 
     /** Loads every component of a diffusers pipeline folder onto the CPU (the scheduler config is read as DDIM's). */
@@ -81,6 +94,11 @@ public final class StableDiffusionPipeline {
      * variant=)}: a component without that variant loads its plain weights, with a warning.
      */
     public static StableDiffusionPipeline load(Path dir, Backend backend, WeightDtype weightDtype, String variant) {
+        if (Files.isRegularFile(dir)) {
+            throw new IllegalArgumentException(dir + " is a file, not a diffusers pipeline folder; a single-file"
+                    + " checkpoint is converted once with: texforce convert --to-diffusers " + dir + " <folder>"
+                    + " (SingleFileConverter in Java)");
+        }
         for (String c : List.of("tokenizer", "text_encoder", "unet", "vae", "scheduler")) {
             if (!Files.isDirectory(dir.resolve(c))) {
                 throw new IllegalArgumentException(dir + " has no " + c + "/ folder (expected a diffusers pipeline folder)");
