@@ -48,19 +48,8 @@ final class BpeMerges {
                     throw new TokenizerException(file + " line " + lineNumber + ": expected two symbols separated"
                         + " by one space, found " + merge.split("\\s+").length + " field(s) in '" + line + "'");
                 }
-                String leftSymbol = merge.substring(0, space);
-                String rightSymbol = merge.substring(space + 1);
-                int left = symbolId(vocabulary, leftSymbol, file, lineNumber);
-                int right = symbolId(vocabulary, rightSymbol, file, lineNumber);
-                int merged = vocabulary.id(leftSymbol + rightSymbol);
-                if (merged < 0) {
-                    throw new TokenizerException(file + " line " + lineNumber + ": the merge of '" + leftSymbol
-                        + "' and '" + rightSymbol + "' gives '" + leftSymbol + rightSymbol
-                        + "', which is not in the vocabulary");
-                }
-                // A repeated pair takes its later rank, as a Python dict built from the list would.
-                rankByPair.put(pairKey(left, right), mergedIds.size());
-                mergedIds.add(merged);
+                add(rankByPair, mergedIds, vocabulary, merge.substring(0, space), merge.substring(space + 1),
+                    file + " line " + lineNumber);
             }
         } catch (NoSuchFileException e) {
             throw new TokenizerException("missing merges file " + file, e);
@@ -70,11 +59,35 @@ final class BpeMerges {
         return new BpeMerges(rankByPair, mergedIds.toIntArray());
     }
 
-    private static int symbolId(Vocabulary vocabulary, String symbol, Path file, int lineNumber) {
+    /** Merges given as (left, right) pairs, highest priority first; {@code where} names entry i in errors. */
+    static BpeMerges of(java.util.List<String[]> merges, Vocabulary vocabulary, java.util.function.IntFunction<String> where) {
+        var rankByPair = new Long2IntOpenHashMap(merges.size());
+        rankByPair.defaultReturnValue(NO_RANK);
+        var mergedIds = new IntArrayList(merges.size());
+        for (int i = 0; i < merges.size(); i++) {
+            add(rankByPair, mergedIds, vocabulary, merges.get(i)[0], merges.get(i)[1], where.apply(i));
+        }
+        return new BpeMerges(rankByPair, mergedIds.toIntArray());
+    }
+
+    private static void add(Long2IntOpenHashMap rankByPair, IntArrayList mergedIds, Vocabulary vocabulary,
+                            String leftSymbol, String rightSymbol, String where) {
+        int left = symbolId(vocabulary, leftSymbol, where);
+        int right = symbolId(vocabulary, rightSymbol, where);
+        int merged = vocabulary.id(leftSymbol + rightSymbol);
+        if (merged < 0) {
+            throw new TokenizerException(where + ": the merge of '" + leftSymbol + "' and '" + rightSymbol
+                + "' gives '" + leftSymbol + rightSymbol + "', which is not in the vocabulary");
+        }
+        // A repeated pair takes its later rank, as a Python dict built from the list would.
+        rankByPair.put(pairKey(left, right), mergedIds.size());
+        mergedIds.add(merged);
+    }
+
+    private static int symbolId(Vocabulary vocabulary, String symbol, String where) {
         int id = vocabulary.id(symbol);
         if (id < 0) {
-            throw new TokenizerException(file + " line " + lineNumber + ": symbol '" + symbol
-                + "' is not in the vocabulary");
+            throw new TokenizerException(where + ": symbol '" + symbol + "' is not in the vocabulary");
         }
         return id;
     }

@@ -3,6 +3,7 @@ package io.texforce.clip.tokenizer;
 import it.unimi.dsi.fastutil.ints.IntArrayList;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -33,7 +34,7 @@ public final class ClipTokenizer {
     private static final Pattern WORDS = Pattern.compile(
         "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|\\p{L}+|\\p{N}|[^\\s\\p{L}\\p{N}]+",
         Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE | Pattern.UNICODE_CHARACTER_CLASS);
-    private static final String END_OF_WORD = "</w>";
+    static final String END_OF_WORD = "</w>";
     /** Enough for the distinct words of a large prompt set; past it the cache starts over. */
     private static final int WORD_CACHE_CAPACITY = 100_000;
 
@@ -65,7 +66,8 @@ public final class ClipTokenizer {
     }
 
     /**
-     * Loads a tokenizer folder: {@code vocab.json} and {@code merges.txt} (required), and optionally
+     * Loads a tokenizer folder: {@code vocab.json} and {@code merges.txt} (or, without them, a tokenizers-library
+     * {@code tokenizer.json} as transformers 5 saves it), and optionally
      * {@code tokenizer_config.json} / {@code special_tokens_map.json} for the BOS, EOS and pad tokens and
      * {@code model_max_length} (see {@link #maxLength()}). Every merge in the file is used; CLIP's files hold
      * exactly the 48,894 that CLIP uses.
@@ -75,8 +77,23 @@ public final class ClipTokenizer {
      */
     public static ClipTokenizer load(Path dir) {
         Path vocabFile = dir.resolve("vocab.json");
-        Vocabulary vocabulary = Vocabulary.read(vocabFile);
-        BpeMerges merges = BpeMerges.read(dir.resolve("merges.txt"), vocabulary);
+        Path tokenizerJson = dir.resolve("tokenizer.json");
+        Vocabulary vocabulary;
+        BpeMerges merges;
+        if (!Files.exists(vocabFile) && !Files.exists(tokenizerJson)) {
+            throw new TokenizerException("no tokenizer in " + dir + ": vocab.json is missing (expected vocab.json and"
+                + " merges.txt, or tokenizer.json)");
+        }
+        if (!Files.exists(vocabFile)) {
+            // transformers 5 saves tokenizer.json alone
+            TokenizerJson t = TokenizerJson.read(tokenizerJson);
+            vocabFile = tokenizerJson;
+            vocabulary = t.vocabulary;
+            merges = t.merges;
+        } else {
+            vocabulary = Vocabulary.read(vocabFile);
+            merges = BpeMerges.read(dir.resolve("merges.txt"), vocabulary);
+        }
         TokenizerConfig config = TokenizerConfig.read(dir);
         int[] byteIds = new int[256];
         int[] finalByteIds = new int[256];

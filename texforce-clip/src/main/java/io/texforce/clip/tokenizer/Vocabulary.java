@@ -58,11 +58,32 @@ final class Vocabulary {
         } catch (IOException e) {
             throw new TokenizerException("cannot read " + file + ": " + e.getMessage(), e);
         }
+        return index(ids, maxId, file.toString());
+    }
+
+    /** The vocabulary of a token -> id map read elsewhere (a tokenizer.json's {@code model.vocab}). */
+    static Vocabulary of(java.util.Map<String, Integer> tokenIds, String source) {
+        var ids = new Object2IntOpenHashMap<String>(tokenIds.size());
+        ids.defaultReturnValue(-1);
+        int maxId = -1;
+        for (var e : tokenIds.entrySet()) {
+            int id = e.getValue();
+            if (id < 0 || id > MAX_ID) {
+                throw new TokenizerException(source + ": token '" + e.getKey() + "' has id " + id + ", expected 0.."
+                    + MAX_ID);
+            }
+            ids.put(e.getKey(), id);
+            maxId = Math.max(maxId, id);
+        }
+        return index(ids, maxId, source);
+    }
+
+    private static Vocabulary index(Object2IntOpenHashMap<String> ids, int maxId, String source) {
         String[] tokens = new String[maxId + 1];
         for (var entry : ids.object2IntEntrySet()) {
             String previous = tokens[entry.getIntValue()];
             if (previous != null) {
-                throw new TokenizerException(file + ": tokens '" + previous + "' and '" + entry.getKey()
+                throw new TokenizerException(source + ": tokens '" + previous + "' and '" + entry.getKey()
                     + "' share id " + entry.getIntValue());
             }
             tokens[entry.getIntValue()] = entry.getKey();
