@@ -5,6 +5,9 @@ import io.texforce.tensor.io.SafeTensors;
 import io.texforce.tensor.nn.LoraLayer;
 import io.texforce.tensor.nn.Module;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -23,6 +26,9 @@ public final class LoraFile {
     private static final List<String> COMPONENT_PREFIXES = List.of("text_encoder.", "text_encoder_2.", "unet.",
             "transformer.", "prior.");
 
+    /** Where diffusers keeps the peft configs of the adapters in a file's {@code __metadata__}. */
+    private static final String ADAPTER_METADATA = "lora_adapter_metadata";
+
     private final Path path;
     private final Map<String, Tensor> tensors;
     private final Map<String, String> metadata;
@@ -33,9 +39,33 @@ public final class LoraFile {
         this.metadata = metadata;
     }
 
+    /**
+     * Reads a LoRA file, or a peft adapter folder ({@code PeftModel.save_pretrained}: {@code adapter_model.safetensors}
+     * with {@code adapter_config.json}). A peft adapter file's config, which peft keeps beside it rather than in the
+     * file, supplies lora_alpha, alpha_pattern and use_rslora when the file carries no adapter metadata of its own.
+     */
     public static LoraFile read(Path file) {
+        if (Files.isDirectory(file)) {
+            Path adapter = file.resolve("adapter_model.safetensors");
+            if (!Files.isRegularFile(adapter)) {
+                throw new IllegalArgumentException(file + " is a folder without adapter_model.safetensors"
+                        + (Files.exists(file.resolve("adapter_model.bin"))
+                        ? " (its adapter_model.bin is a pickle: texforce convert turns it into safetensors)" : ""));
+            }
+            file = adapter;
+        }
         try (SafeTensors st = SafeTensors.open(file)) {
-            return new LoraFile(file, st.loadAll(), st.metadata());
+            Map<String, String> metadata = new LinkedHashMap<>(st.metadata());
+            Path config = file.resolveSibling("adapter_config.json");
+            if (!metadata.containsKey(ADAPTER_METADATA) && file.getFileName().toString().startsWith("adapter_model")
+                    && Files.isRegularFile(config)) {
+                try {
+                    metadata.put(ADAPTER_METADATA, Files.readString(config));
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot read " + config + ": " + e.getMessage(), e);
+                }
+            }
+            return new LoraFile(file, st.loadAll(), metadata);
         }
     }
 
@@ -99,7 +129,7 @@ public final class LoraFile {
             throw new IllegalArgumentException(path + ": " + unknown.size() + " tensor(s) match no " + component
                     + " layer of the model: " + (unknown.size() > 8 ? unknown.subList(0, 8) + " ..." : unknown));
         }
-        LoraScaleRules rules = LoraScaleRules.parse(metadata.get("lora_adapter_metadata"), component, path);
+        LoraScaleRules rules = LoraScaleRules.parse(metadata.get(ADAPTER_METADATA), component, path);
         Map<String, LoraWeights> out = new LinkedHashMap<>();
         for (var e : parts.entrySet()) {
             Tensor[] t = e.getValue();

@@ -59,6 +59,13 @@ public record LoraScaleRules(Float alpha, Map<String, Float> alphaPattern, boole
         if (config.isEmpty()) {
             return NONE;
         }
+        for (String unsupported : new String[]{"use_dora", "lora_bias"}) {
+            JsonNode flag = config.get(unsupported);
+            if (flag != null && flag.asBoolean(false)) {
+                throw new IllegalArgumentException(file + ": " + component + " adapter config sets " + unsupported
+                        + " = true, which is not supported (plain LoRA only)");
+            }
+        }
         JsonNode a = config.get("lora_alpha");
         float alpha = a != null && a.isNumber() ? (float) a.asDouble() : PEFT_DEFAULT_ALPHA;
         Map<String, Float> pattern = new LinkedHashMap<>();
