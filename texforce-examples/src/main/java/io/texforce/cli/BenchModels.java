@@ -41,7 +41,7 @@ final class BenchModels {
      * the tokenizer of {@code tokenizer}.
      */
     static StableDiffusionPipeline pipeline(String config, Path tokenizer, Backend backend, WeightDtype dtype) {
-        if (!Files.isRegularFile(tokenizer.resolve("vocab.json"))) {
+        if (!ClipTokenizer.isTokenizerFolder(tokenizer)) {
             throw new UserError("no CLIP tokenizer at " + tokenizer + " (expected vocab.json and merges.txt; pass"
                     + " --tokenizer, e.g. testdata/tiny-sd1/tokenizer)");
         }

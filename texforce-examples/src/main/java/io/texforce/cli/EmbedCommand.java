@@ -47,7 +47,7 @@ final class EmbedCommand implements Runnable {
 
     @Override
     public void run() {
-        ClipTokenizer tok = ClipTokenizer.load(ModelDir.component(model, "tokenizer", "vocab.json"));
+        ClipTokenizer tok = ClipTokenizer.load(ModelDir.tokenizer(model));
         ClipTextModel encoder = ClipTextModel.load(ModelDir.component(model, "text_encoder", "config.json"),
                 dtype.activationsOn(device.backend()), dtype.value, dtype.variant);
         LoraSpec.attachAll(encoder, loras);

@@ -26,4 +26,13 @@ final class ModelDir {
         }
         throw new UserError(dir + " has no " + component + "/ folder (expected a diffusers pipeline folder)");
     }
+
+    /** The tokenizer folder of a pipeline folder, or {@code dir} itself when it holds tokenizer files. */
+    static Path tokenizer(Path dir) {
+        if (Files.isDirectory(dir) && !Files.isDirectory(dir.resolve("tokenizer"))
+                && io.texforce.clip.tokenizer.ClipTokenizer.isTokenizerFolder(dir)) {
+            return dir;
+        }
+        return component(dir, "tokenizer", "vocab.json");
+    }
 }

@@ -21,7 +21,7 @@ final class TokenizeCommand implements Runnable {
 
     @Override
     public void run() {
-        ClipTokenizer tok = ClipTokenizer.load(ModelDir.component(model, "tokenizer", "vocab.json"));
+        ClipTokenizer tok = ClipTokenizer.load(ModelDir.tokenizer(model));
         for (String p : prompts) {
             StringJoiner line = new StringJoiner(" ");
             for (int id : tok.tokenize(p)) {

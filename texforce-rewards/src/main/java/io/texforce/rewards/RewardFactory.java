@@ -128,11 +128,11 @@ public final class RewardFactory {
     private ClipTokenizer tokenizer(Path path) {
         Path dir = Files.isDirectory(path) ? path : path.toAbsolutePath().getParent();
         for (Path candidate : List.of(dir, dir.resolve("tokenizer"))) {
-            if (Files.isRegularFile(candidate.resolve("vocab.json"))) {
+            if (ClipTokenizer.isTokenizerFolder(candidate)) {
                 return tokenizers.computeIfAbsent(candidate, ClipTokenizer::load);
             }
         }
-        throw new IllegalArgumentException("no CLIP tokenizer (vocab.json and merges.txt) in " + dir
+        throw new IllegalArgumentException("no CLIP tokenizer (vocab.json and merges.txt, or tokenizer.json) in " + dir
                 + " or its tokenizer/ folder: put the tokenizer files of openai/clip-vit-large-patch14 there");
     }
 }

@@ -111,6 +111,11 @@ public final class ClipTokenizer {
             config.maxLength(), new ConcurrentHashMap<>());
     }
 
+    /** Whether {@code dir} holds tokenizer files {@link #load} reads (vocab.json, or tokenizer.json). */
+    public static boolean isTokenizerFolder(Path dir) {
+        return Files.isRegularFile(dir.resolve("vocab.json")) || Files.isRegularFile(dir.resolve("tokenizer.json"));
+    }
+
     private static int requireToken(Vocabulary vocabulary, String token, String role, Path vocabFile) {
         int id = vocabulary.id(token);
         if (id < 0) {

@@ -63,6 +63,7 @@ class TokenizerJsonTest {
     void tokenizesAsTheVocabJsonFolder(boolean pairs) throws IOException {
         ClipTokenizer expected = ClipTokenizer.load(REFERENCE);
         ClipTokenizer fromJson = ClipTokenizer.load(write(pairs, "BPE"));
+        assertTrue(ClipTokenizer.isTokenizerFolder(dir));
         for (String p : PROMPTS) {
             assertArrayEquals(expected.encode(p), fromJson.encode(p), p);
         }
