@@ -14,7 +14,7 @@ import java.io.UncheckedIOException;
         description = "Text-encoder reinforcement learning for Stable Diffusion.",
         subcommands = {TokenizeCommand.class, EmbedCommand.class, UnetCommand.class, DecodeCommand.class,
                 GenerateCommand.class, TrainCommand.class, EvaluateCommand.class, ScoreCommand.class,
-                ConvertCommand.class, GoldensCommand.class, DevicesCommand.class,
+                ConvertCommand.class, FuseCommand.class, GoldensCommand.class, DevicesCommand.class,
                 BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit code for invalid input (bad flags, missing or malformed files). */

@@ -92,6 +92,48 @@ class CliTest {
     }
 
     @Test
+    void fusedPipelineReproducesTheLoraGoldensWithoutLoraFiles() {
+        Path sd = TestData.tinySd1();
+        Path fused = tmp.resolve("fused");
+        Result r = run("fuse", "--model", sd.toString(), "--out", fused.toString(),
+                "--text-lora", sd.resolve("lora_text_encoder.safetensors") + ":0.7",
+                "--text-lora", sd.resolve("lora_text_encoder_2.safetensors") + ":0.3",
+                "--unet-lora", sd.resolve("lora_unet.safetensors") + ":1.0", "--save-dtype", "fp32");
+        assertEquals(0, r.code(), r.err());
+        Path emb = tmp.resolve("emb.safetensors");
+        assertEquals(0, run("embed", "--model", fused.toString(), "--out", emb.toString(), "a photo of a cat",
+                "A green colored rabbit.", "Four wolves in the park").code());
+        Path in = tmp.resolve("in.safetensors"), out = tmp.resolve("out.safetensors");
+        try (SafeTensors g = SafeTensors.open(sd.resolve("golden/golden.safetensors"))) {
+            try (SafeTensors got = SafeTensors.open(emb)) {
+                double err = maxAbs(got.floats("embeddings"), g.floats("lora.blend_0.7_0.3"));
+                System.out.printf("fused text encoder (blend 0.7/0.3) max abs error %.3e%n", err);
+                assertTrue(err < 1e-4, "max abs error " + err);
+            }
+            new io.texforce.tensor.io.SafeTensorsWriter()
+                    .put("sample", g.tensor("unet.in.sample"))
+                    .putInts("timestep", g.ints("unet.in.timestep"), g.info("unet.in.timestep").shape(),
+                            io.texforce.tensor.io.DType.I32)
+                    .put("encoder_hidden_states", g.tensor("unet.in.encoder_hidden_states"))
+                    .write(in);
+            assertEquals(0, run("unet", "--model", fused.toString(), "--in", in.toString(), "--out", out.toString())
+                    .code());
+            try (SafeTensors got = SafeTensors.open(out)) {
+                double err = maxAbs(got.floats("sample"), g.floats("lora.unet.out.sample"));
+                System.out.printf("fused U-Net max abs error %.3e%n", err);
+                assertTrue(err < 1e-4, "max abs error " + err);
+            }
+        }
+        Result again = run("fuse", "--model", sd.toString(), "--out", fused.toString(),
+                "--text-lora", sd.resolve("lora_text_encoder.safetensors").toString());
+        assertEquals(2, again.code());
+        assertTrue(again.err().contains("exists already"), again.err());
+        Result nothing = run("fuse", "--model", sd.toString(), "--out", tmp.resolve("x").toString());
+        assertEquals(2, nothing.code());
+        assertTrue(nothing.err().contains("nothing to fuse"), nothing.err());
+    }
+
+    @Test
     void clipSkipSelectsThePenultimateLayer() {
         Path out = tmp.resolve("skip.safetensors");
         Result r = run("embed", "--model", TestData.tinySd1().toString(), "--clip-skip", "1", "--out", out.toString(),

@@ -9,6 +9,7 @@ import io.texforce.clip.text.ClipTextModel;
 import io.texforce.clip.tokenizer.ClipTokenizer;
 import io.texforce.tensor.WeightDtype;
 import io.texforce.tensor.cpu.CpuBackend;
+import io.texforce.tensor.io.AtomicFolder;
 import io.texforce.tensor.io.DType;
 import io.texforce.tensor.io.SafeTensorsWriter;
 import io.texforce.tensor.nn.WeightSource;
@@ -20,16 +21,11 @@ import io.texforce.unet.vae.VaeConfig;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.stream.Stream;
 
 /**
  * Turns an original single-file Stable Diffusion checkpoint (CompVis LDM / A1111 layout: {@code model.diffusion_model.*},
@@ -108,27 +104,14 @@ public final class SingleFileConverter {
 
     /** Converts {@code checkpoint} into a new diffusers folder {@code out} (which must not exist yet). */
     public static Result convert(WeightSource checkpoint, Path out, Options options) {
-        if (Files.exists(out)) {
-            throw new IllegalArgumentException("output folder " + out + " exists already: choose a new one");
-        }
         Plan plan = plan(checkpoint, options);
-        Path temp = out.toAbsolutePath().resolveSibling("." + out.getFileName() + ".tmp-"
-                + Long.toHexString(ThreadLocalRandom.current().nextLong()));
-        try {
-            Files.createDirectories(temp);
+        AtomicFolder.create(out, temp -> {
             plan.configs.write(temp);
             write(plan.unet, temp.resolve("unet/diffusion_pytorch_model.safetensors"));
             write(plan.vae, temp.resolve("vae/diffusion_pytorch_model.safetensors"));
             write(plan.textEncoder, temp.resolve("text_encoder/model.safetensors"));
             validate(temp, checkpoint.describe(), plan.configs.describe(""), out);
-            Files.move(temp, out, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            deleteQuietly(temp);
-            throw new UncheckedIOException("cannot write " + out + ": " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            deleteQuietly(temp);
-            throw e;
-        }
+        });
         LOG.log(System.Logger.Level.INFO, "{0}: {1} checkpoint with {2}; {3} keys besides the models left out",
                 checkpoint.describe(), plan.family.label(), plan.configs.describe(""), plan.ignored);
         return new Result(out, plan.family, plan.unet.keys().size(), plan.vae.keys().size(),
@@ -226,17 +209,6 @@ public final class SingleFileConverter {
         }
         w.metadata("format", "pt");
         w.write(file);
-    }
-
-    private static void deleteQuietly(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException ignored) {
-            // best effort: a leftover hidden temporary folder beside the output
-        }
     }
 
     /** The configs and tokenizer files of the folder to write, bundled or from a diffusers folder. */

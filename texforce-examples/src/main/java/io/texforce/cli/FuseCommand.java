@@ -1,0 +1,73 @@
+package io.texforce.cli;
+
+import io.texforce.tensor.WeightDtype;
+import io.texforce.tensor.cpu.CpuBackend;
+import io.texforce.tensor.io.DType;
+import io.texforce.tensor.lora.LoraNetwork;
+import io.texforce.unet.pipeline.PipelineWriter;
+import io.texforce.unet.pipeline.StableDiffusionPipeline;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** {@code texforce fuse}: LoRAs merged into a new, self-contained diffusers pipeline folder. */
+@Command(name = "fuse", mixinStandardHelpOptions = true,
+        description = "Merge text-encoder and U-Net LoRAs (blended with their weights: W + sum_i w_i * alpha_i/r_i *"
+                + " B_i A_i) into the model's weights and save the result as a new diffusers pipeline folder, which"
+                + " diffusers and other tools load without the LoRA files.")
+final class FuseCommand implements Runnable {
+    @Option(names = "--model", required = true, description = "Diffusers pipeline folder.")
+    Path model;
+
+    @Option(names = "--variant", paramLabel = "NAME", description = "Weight files of --model to read (e.g. fp16).")
+    String variant;
+
+    @Option(names = "--text-lora", paramLabel = "FILE[:WEIGHT]", description = "Text-encoder LoRA; repeatable.")
+    List<String> textLoras = new ArrayList<>();
+
+    @Option(names = "--unet-lora", paramLabel = "FILE[:WEIGHT]", description = "U-Net LoRA; repeatable.")
+    List<String> unetLoras = new ArrayList<>();
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "The folder to create.")
+    Path out;
+
+    @Option(names = "--save-dtype", paramLabel = "same|fp32|fp16|bf16", defaultValue = "same",
+            description = "Dtype of the saved weights; same: each tensor as --model stores it. Default: ${DEFAULT-VALUE}.")
+    String saveDtype;
+
+    @Override
+    public void run() {
+        if (textLoras.isEmpty() && unetLoras.isEmpty()) {
+            throw new UserError("nothing to fuse: give --text-lora and/or --unet-lora");
+        }
+        if (!Files.isDirectory(model)) {
+            throw new UserError("model folder " + model + " does not exist");
+        }
+        DType dtype = switch (saveDtype.toLowerCase(Locale.ROOT)) {
+            case "same" -> null;
+            case "fp32" -> DType.F32;
+            case "fp16" -> DType.F16;
+            case "bf16" -> DType.BF16;
+            default -> throw new UserError("--save-dtype " + saveDtype + ": expected same, fp32, fp16 or bf16");
+        };
+        // Merged in float32 and rounded once when saved.
+        StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, CpuBackend.INSTANCE, WeightDtype.FP32, variant);
+        List<LoraNetwork> networks = new ArrayList<>();
+        for (int i = 0; i < textLoras.size(); i++) {
+            LoraSpec l = LoraSpec.parse(textLoras.get(i));
+            networks.add(pipe.textEncoder().loadLora(l.file(), "text" + i, l.weight()));
+        }
+        for (int i = 0; i < unetLoras.size(); i++) {
+            LoraSpec l = LoraSpec.parse(unetLoras.get(i));
+            networks.add(pipe.unet().loadLora(l.file(), "unet" + i, l.weight()));
+        }
+        networks.forEach(LoraNetwork::merge);
+        PipelineWriter.write(pipe, model, variant, out, dtype);
+        System.err.printf("fused %d text-encoder and %d U-Net LoRA(s) into %s%n", textLoras.size(), unetLoras.size(), out);
+    }
+}
