@@ -6,6 +6,8 @@ import io.texforce.tensor.io.DType;
 import io.texforce.tensor.lora.LoraNetwork;
 import io.texforce.unet.pipeline.PipelineWriter;
 import io.texforce.unet.pipeline.StableDiffusionPipeline;
+import io.texforce.unet.singlefile.SingleFileExporter;
+import io.texforce.tensor.nn.SafeTensorsSource;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -14,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /** {@code texforce fuse}: LoRAs merged into a new, self-contained diffusers pipeline folder. */
 @Command(name = "fuse", mixinStandardHelpOptions = true,
@@ -33,8 +36,13 @@ final class FuseCommand implements Runnable {
     @Option(names = "--unet-lora", paramLabel = "FILE[:WEIGHT]", description = "U-Net LoRA; repeatable.")
     List<String> unetLoras = new ArrayList<>();
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "The folder to create.")
+    @Option(names = "--out", paramLabel = "DIR", description = "The diffusers folder to create.")
     Path out;
+
+    @Option(names = "--single-file", paramLabel = "FILE", description = "Instead of --out: one original-layout"
+            + " (CompVis/A1111) .safetensors checkpoint, as A1111 and ComfyUI load; without LoRAs this exports --model"
+            + " as it is. SD 2.x (gelu text encoder) gets OpenCLIP text-encoder names.")
+    Path singleFile;
 
     @Option(names = "--save-dtype", paramLabel = "same|fp32|fp16|bf16", defaultValue = "same",
             description = "Dtype of the saved weights; same: each tensor as --model stores it. Default: ${DEFAULT-VALUE}.")
@@ -42,8 +50,15 @@ final class FuseCommand implements Runnable {
 
     @Override
     public void run() {
-        if (textLoras.isEmpty() && unetLoras.isEmpty()) {
+        if ((out == null) == (singleFile == null)) {
+            throw new UserError("give one of --out (a diffusers folder) and --single-file (one .safetensors file)");
+        }
+        if (textLoras.isEmpty() && unetLoras.isEmpty() && singleFile == null) {
             throw new UserError("nothing to fuse: give --text-lora and/or --unet-lora");
+        }
+        if (singleFile != null && (!singleFile.getFileName().toString().endsWith(".safetensors")
+                || Files.exists(singleFile))) {
+            throw new UserError("--single-file " + singleFile + " must be a new .safetensors file");
         }
         if (!Files.isDirectory(model)) {
             throw new UserError("model folder " + model + " does not exist");
@@ -67,7 +82,23 @@ final class FuseCommand implements Runnable {
             networks.add(pipe.unet().loadLora(l.file(), "unet" + i, l.weight()));
         }
         networks.forEach(LoraNetwork::merge);
-        PipelineWriter.write(pipe, model, variant, out, dtype);
-        System.err.printf("fused %d text-encoder and %d U-Net LoRA(s) into %s%n", textLoras.size(), unetLoras.size(), out);
+        if (out != null) {
+            PipelineWriter.write(pipe, model, variant, out, dtype);
+        } else {
+            SingleFileExporter.TextLayout layout = SingleFileExporter.TextLayout.of(pipe);
+            try (var text = SafeTensorsSource.openComponent(model.resolve("text_encoder"), "model", variant);
+                 var unet = SafeTensorsSource.openComponent(model.resolve("unet"), "diffusion_pytorch_model", variant);
+                 var vae = SafeTensorsSource.openComponent(model.resolve("vae"), "diffusion_pytorch_model", variant)) {
+                Map<String, SafeTensorsSource> sources = Map.of("text_encoder", text, "unet", unet, "vae", vae);
+                SingleFileExporter.export(pipe, singleFile, layout, dtype, key -> {
+                    int slash = key.indexOf('/');
+                    SafeTensorsSource src = sources.get(key.substring(0, slash));
+                    String name = key.substring(slash + 1);
+                    return src.contains(name) ? src.storedDType(name) : null;
+                });
+            }
+        }
+        System.err.printf("fused %d text-encoder and %d U-Net LoRA(s) into %s%n", textLoras.size(), unetLoras.size(),
+                out != null ? out : singleFile);
     }
 }

@@ -128,6 +128,20 @@ class CliTest {
                 "--text-lora", sd.resolve("lora_text_encoder.safetensors").toString());
         assertEquals(2, again.code());
         assertTrue(again.err().contains("exists already"), again.err());
+        // The same fusion as one original-layout file, converted back: the same text-encoder output.
+        Path single = tmp.resolve("fused.safetensors");
+        assertEquals(0, run("fuse", "--model", sd.toString(), "--single-file", single.toString(), "--text-lora",
+                sd.resolve("lora_text_encoder.safetensors") + ":0.7", "--text-lora",
+                sd.resolve("lora_text_encoder_2.safetensors") + ":0.3").code());
+        Path back = tmp.resolve("back");
+        Result convert = run("convert", "--to-diffusers", single.toString(), back.toString(), "--config-from", sd.toString());
+        assertEquals(0, convert.code(), convert.err());
+        Path emb2 = tmp.resolve("emb2.safetensors");
+        assertEquals(0, run("embed", "--model", back.toString(), "--out", emb2.toString(), "a photo of a cat",
+                "A green colored rabbit.", "Four wolves in the park").code());
+        try (SafeTensors a = SafeTensors.open(emb); SafeTensors b = SafeTensors.open(emb2)) {
+            assertArrayEquals(a.floats("embeddings"), b.floats("embeddings"), 0f);
+        }
         Result nothing = run("fuse", "--model", sd.toString(), "--out", tmp.resolve("x").toString());
         assertEquals(2, nothing.code());
         assertTrue(nothing.err().contains("nothing to fuse"), nothing.err());

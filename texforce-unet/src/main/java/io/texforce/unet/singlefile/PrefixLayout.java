@@ -26,6 +26,17 @@ final class PrefixLayout {
         }
     }
 
+    /**
+     * The table the other way round: diffusers prefixes to original ones, inner renames swapped; the squeeze flag
+     * then marks linear weights to be written back as 1x1 convolution kernels.
+     */
+    PrefixLayout inverse() {
+        PrefixLayout inv = new PrefixLayout();
+        byPrefix.forEach((original, t) -> inv.put(t.prefix(), original,
+                t.innerRenames().stream().map(r -> new String[]{r[1], r[0]}).toList(), t.squeeze()));
+        return inv;
+    }
+
     /** The diffusers name of {@code key} and whether its kernel is squeezed to 2-D, or null when no prefix fits. */
     Mapped map(String key) {
         int dot = -1;
