@@ -60,6 +60,18 @@ public final class SafeTensorsWriter {
         return add(name, new FloatEntry(tensor, dtype));
     }
 
+    /**
+     * Adds a float tensor of {@code shape} that {@code loader} produces only while the file is written, one at a time:
+     * a file of many large tensors (a converted checkpoint) never holds them all in memory.
+     */
+    public SafeTensorsWriter putLazy(String name, int[] shape, DType dtype, java.util.function.Supplier<Tensor> loader) {
+        if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) {
+            throw new IllegalArgumentException("tensor '" + name + "': float tensors are stored as F32, F16 or BF16, not "
+                    + dtype);
+        }
+        return add(name, new LazyEntry(name, shape.clone(), dtype, loader));
+    }
+
     /** Adds an integer tensor stored as I32 or I64. */
     public SafeTensorsWriter putInts(String name, int[] data, int[] shape, DType dtype) {
         if (dtype != DType.I32 && dtype != DType.I64) {
@@ -197,7 +209,7 @@ public final class SafeTensorsWriter {
     }
 
     /** A tensor waiting to be written, encoded in chunks through a shared buffer. */
-    private sealed interface Entry permits FloatEntry, IntEntry {
+    private sealed interface Entry permits FloatEntry, IntEntry, LazyEntry {
         DType dtype();
 
         int[] shape();
@@ -270,6 +282,24 @@ public final class SafeTensorsWriter {
                 expected *= shape[d];
             }
             return true;
+        }
+    }
+
+    private record LazyEntry(String name, int[] shape, DType dtype, java.util.function.Supplier<Tensor> loader)
+            implements Entry {
+        @Override
+        public int numel() {
+            return Shape.numel(shape);
+        }
+
+        @Override
+        public void writeTo(ByteBuffer buffer, FileChannel channel) throws IOException {
+            Tensor t = loader.get();
+            if (!Arrays.equals(t.shape(), shape)) {
+                throw new IllegalStateException("tensor '" + name + "' was announced as " + Arrays.toString(shape)
+                        + " but is " + Arrays.toString(t.shape()));
+            }
+            new FloatEntry(t, dtype).writeTo(buffer, channel);
         }
     }
 

@@ -29,6 +29,30 @@ class SafeTensorsRoundTripTest {
     Path dir;
 
     @Test
+    void lazyTensorsAreLoadedOnlyWhileWrittenAndChecked() {
+        int[] loads = {0};
+        Path file = dir.resolve("lazy.safetensors");
+        SafeTensorsWriter w = new SafeTensorsWriter()
+                .putLazy("a", new int[]{2, 2}, DType.F16, () -> {
+                    loads[0]++;
+                    return Tensor.of(new float[]{1, 2, 3, 4}, 2, 2);
+                })
+                .put("b", Tensor.of(new float[]{5}, 1));
+        assertEquals(0, loads[0], "nothing loaded before write");
+        w.write(file);
+        assertEquals(1, loads[0]);
+        try (SafeTensors st = SafeTensors.open(file)) {
+            assertEquals(DType.F16, st.info("a").dtype());
+            assertArrayEquals(new float[]{1, 2, 3, 4}, st.floats("a"));
+        }
+        SafeTensorsWriter wrong = new SafeTensorsWriter().putLazy("a", new int[]{3}, DType.F32,
+                () -> Tensor.of(new float[]{1, 2}, 2));
+        var e = assertThrows(IllegalStateException.class, () -> wrong.write(dir.resolve("wrong.safetensors")));
+        assertTrue(e.getMessage().contains("'a'") && e.getMessage().contains("[3]"), e.getMessage());
+        assertTrue(!Files.exists(dir.resolve("wrong.safetensors")), "no partial file");
+    }
+
+    @Test
     void roundTripsEveryWritableDtypeWithMetadata() {
         float[] f32 = {0f, -0f, 1.5f, -3.25e-3f, Float.MIN_VALUE, Float.MAX_VALUE, Float.NaN,
                 Float.NEGATIVE_INFINITY};

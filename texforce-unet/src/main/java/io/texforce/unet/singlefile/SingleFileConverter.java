@@ -205,7 +205,9 @@ public final class SingleFileConverter {
         SafeTensorsWriter w = new SafeTensorsWriter();
         for (String key : weights.keys()) {
             DType stored = weights.storedDType(key);
-            w.put(key, weights.load(key), stored == DType.F16 || stored == DType.BF16 ? stored : DType.F32);
+            // loaded one at a time while the file is written: a 3.4 GB U-Net never sits on the heap whole
+            w.putLazy(key, weights.shape(key), stored == DType.F16 || stored == DType.BF16 ? stored : DType.F32,
+                    () -> weights.load(key));
         }
         w.metadata("format", "pt");
         w.write(file);
