@@ -35,11 +35,8 @@ final class EvaluateCommand implements Runnable {
     @Option(names = "--seeds", defaultValue = "16", description = "Number of images. Default: ${DEFAULT-VALUE}.")
     int seeds;
 
-    @Option(names = "--text-lora", paramLabel = "FILE[:WEIGHT]", description = "Text-encoder LoRA; repeatable.")
-    List<String> textLoras = new ArrayList<>();
-
-    @Option(names = "--unet-lora", paramLabel = "FILE[:WEIGHT]", description = "U-Net LoRA; repeatable.")
-    List<String> unetLoras = new ArrayList<>();
+    @Mixin
+    PipelineLoraOptions loras;
 
     @Option(names = "--steps", defaultValue = "50", description = "Default: ${DEFAULT-VALUE}.")
     int steps;
@@ -60,8 +57,7 @@ final class EvaluateCommand implements Runnable {
     public void run() {
         StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, dtype.activationsOn(device.backend()), dtype.value,
                 dtype.variant);
-        LoraSpec.attachAll(pipe.textEncoder(), textLoras);
-        LoraSpec.attachAll(pipe.unet(), unetLoras);
+        loras.attach(pipe);
         PromptSource source = PromptSource.parse(prompts);
         List<Float> scores = new ArrayList<>();
         try (Reward reward = rewardOptions.create(pipe.backend())) {

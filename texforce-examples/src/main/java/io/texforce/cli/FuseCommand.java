@@ -9,12 +9,11 @@ import io.texforce.unet.pipeline.StableDiffusionPipeline;
 import io.texforce.unet.singlefile.SingleFileExporter;
 import io.texforce.tensor.nn.SafeTensorsSource;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -30,11 +29,8 @@ final class FuseCommand implements Runnable {
     @Option(names = "--variant", paramLabel = "NAME", description = "Weight files of --model to read (e.g. fp16).")
     String variant;
 
-    @Option(names = "--text-lora", paramLabel = "FILE[:WEIGHT]", description = "Text-encoder LoRA; repeatable.")
-    List<String> textLoras = new ArrayList<>();
-
-    @Option(names = "--unet-lora", paramLabel = "FILE[:WEIGHT]", description = "U-Net LoRA; repeatable.")
-    List<String> unetLoras = new ArrayList<>();
+    @Mixin
+    PipelineLoraOptions loras;
 
     @Option(names = "--out", paramLabel = "DIR", description = "The diffusers folder to create.")
     Path out;
@@ -53,7 +49,7 @@ final class FuseCommand implements Runnable {
         if ((out == null) == (singleFile == null)) {
             throw new UserError("give one of --out (a diffusers folder) and --single-file (one .safetensors file)");
         }
-        if (textLoras.isEmpty() && unetLoras.isEmpty() && singleFile == null) {
+        if (loras.isEmpty() && singleFile == null) {
             throw new UserError("nothing to fuse: give --text-lora and/or --unet-lora");
         }
         if (singleFile != null && (!singleFile.getFileName().toString().endsWith(".safetensors")
@@ -72,16 +68,7 @@ final class FuseCommand implements Runnable {
         };
         // Merged in float32 and rounded once when saved.
         StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, CpuBackend.INSTANCE, WeightDtype.FP32, variant);
-        List<LoraNetwork> networks = new ArrayList<>();
-        for (int i = 0; i < textLoras.size(); i++) {
-            LoraSpec l = LoraSpec.parse(textLoras.get(i));
-            networks.add(pipe.textEncoder().loadLora(l.file(), "text" + i, l.weight()));
-        }
-        for (int i = 0; i < unetLoras.size(); i++) {
-            LoraSpec l = LoraSpec.parse(unetLoras.get(i));
-            networks.add(pipe.unet().loadLora(l.file(), "unet" + i, l.weight()));
-        }
-        networks.forEach(LoraNetwork::merge);
+        loras.attach(pipe).forEach(LoraNetwork::merge);
         if (out != null) {
             PipelineWriter.write(pipe, model, variant, out, dtype);
         } else {
@@ -98,7 +85,7 @@ final class FuseCommand implements Runnable {
                 });
             }
         }
-        System.err.printf("fused %d text-encoder and %d U-Net LoRA(s) into %s%n", textLoras.size(), unetLoras.size(),
+        System.err.printf("fused %d text-encoder and %d U-Net LoRA(s) into %s%n", loras.text.size(), loras.unet.size(),
                 out != null ? out : singleFile);
     }
 }

@@ -12,7 +12,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /** {@code texforce generate}: text-to-image with optional text-encoder and U-Net LoRAs. */
@@ -56,11 +55,8 @@ final class GenerateCommand implements Runnable {
     @Option(names = "--clip-skip", defaultValue = "0", description = "Text-encoder layers to skip. Default: 0.")
     int clipSkip;
 
-    @Option(names = "--text-lora", paramLabel = "FILE[:WEIGHT]", description = "Text-encoder LoRA; repeatable.")
-    List<String> textLoras = new ArrayList<>();
-
-    @Option(names = "--unet-lora", paramLabel = "FILE[:WEIGHT]", description = "U-Net LoRA; repeatable.")
-    List<String> unetLoras = new ArrayList<>();
+    @Mixin
+    PipelineLoraOptions loras;
 
     @Option(names = "--out", required = true, description = "Output PNG.")
     Path out;
@@ -75,8 +71,7 @@ final class GenerateCommand implements Runnable {
     public void run() {
         StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, dtype.activationsOn(device.backend()), dtype.value,
                 dtype.variant);
-        LoraSpec.attachAll(pipe.textEncoder(), textLoras);
-        LoraSpec.attachAll(pipe.unet(), unetLoras);
+        loras.attach(pipe);
         Tensor init = null;
         if (latents != null) {
             try (SafeTensors st = SafeTensors.open(latents)) {

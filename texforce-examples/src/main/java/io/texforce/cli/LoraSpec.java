@@ -3,7 +3,10 @@ package io.texforce.cli;
 import io.texforce.clip.text.ClipTextModel;
 import io.texforce.unet.model.UNet2DConditionModel;
 
+import io.texforce.tensor.lora.LoraNetwork;
+
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /** A {@code FILE[:WEIGHT]} argument: a LoRA file and its blend weight (1 when omitted). */
@@ -23,19 +26,23 @@ record LoraSpec(Path file, float weight) {
     }
 
     /** Attaches every {@code FILE[:WEIGHT]} spec to the text encoder (adapters named text0, text1, ...). */
-    static void attachAll(ClipTextModel encoder, List<String> specs) {
+    static List<LoraNetwork> attachAll(ClipTextModel encoder, List<String> specs) {
+        List<LoraNetwork> out = new ArrayList<>();
         for (int i = 0; i < specs.size(); i++) {
             LoraSpec l = parse(specs.get(i));
-            encoder.loadLora(l.file(), "text" + i, l.weight());
+            out.add(encoder.loadLora(l.file(), "text" + i, l.weight()));
         }
+        return out;
     }
 
     /** Attaches every {@code FILE[:WEIGHT]} spec to the U-Net (adapters named unet0, unet1, ...). */
-    static void attachAll(UNet2DConditionModel unet, List<String> specs) {
+    static List<LoraNetwork> attachAll(UNet2DConditionModel unet, List<String> specs) {
+        List<LoraNetwork> out = new ArrayList<>();
         for (int i = 0; i < specs.size(); i++) {
             LoraSpec l = parse(specs.get(i));
-            unet.loadLora(l.file(), "unet" + i, l.weight());
+            out.add(unet.loadLora(l.file(), "unet" + i, l.weight()));
         }
+        return out;
     }
 
     @Override

@@ -110,12 +110,7 @@ class CliTest {
                 System.out.printf("fused text encoder (blend 0.7/0.3) max abs error %.3e%n", err);
                 assertTrue(err < 1e-4, "max abs error " + err);
             }
-            new io.texforce.tensor.io.SafeTensorsWriter()
-                    .put("sample", g.tensor("unet.in.sample"))
-                    .putInts("timestep", g.ints("unet.in.timestep"), g.info("unet.in.timestep").shape(),
-                            io.texforce.tensor.io.DType.I32)
-                    .put("encoder_hidden_states", g.tensor("unet.in.encoder_hidden_states"))
-                    .write(in);
+            writeUnetInput(g, in);
             assertEquals(0, run("unet", "--model", fused.toString(), "--in", in.toString(), "--out", out.toString())
                     .code());
             try (SafeTensors got = SafeTensors.open(out)) {
@@ -190,17 +185,22 @@ class CliTest {
         return Parity.maxAbsDiff(a, b);
     }
 
+    /** The golden's U-Net inputs as the unet command reads them. */
+    private static void writeUnetInput(SafeTensors g, Path in) {
+        new io.texforce.tensor.io.SafeTensorsWriter()
+                .put("sample", g.tensor("unet.in.sample"))
+                .putInts("timestep", g.ints("unet.in.timestep"), g.info("unet.in.timestep").shape(),
+                        io.texforce.tensor.io.DType.I32)
+                .put("encoder_hidden_states", g.tensor("unet.in.encoder_hidden_states"))
+                .write(in);
+    }
+
     @Test
     void unetCommandReproducesTheLoraGolden() {
         Path sd = TestData.tinySd1();
         Path in = tmp.resolve("in.safetensors"), out = tmp.resolve("out.safetensors");
         try (SafeTensors g = SafeTensors.open(sd.resolve("golden/golden.safetensors"))) {
-            new io.texforce.tensor.io.SafeTensorsWriter()
-                    .put("sample", g.tensor("unet.in.sample"))
-                    .putInts("timestep", g.ints("unet.in.timestep"), g.info("unet.in.timestep").shape(),
-                            io.texforce.tensor.io.DType.I32)
-                    .put("encoder_hidden_states", g.tensor("unet.in.encoder_hidden_states"))
-                    .write(in);
+            writeUnetInput(g, in);
             Result r = run("unet", "--model", sd.toString(), "--in", in.toString(), "--out", out.toString(),
                     "--lora", sd.resolve("lora_unet.safetensors") + ":1.0");
             assertEquals(0, r.code(), r.err());
