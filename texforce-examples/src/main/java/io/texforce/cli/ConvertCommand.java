@@ -1,6 +1,6 @@
 package io.texforce.cli;
 
-import io.texforce.rewards.torch.TorchCheckpoint;
+import io.texforce.tensor.io.torch.TorchCheckpoint;
 import io.texforce.tensor.nn.SafeTensorsSource;
 import io.texforce.tensor.nn.WeightSource;
 import io.texforce.unet.singlefile.SingleFileConverter;

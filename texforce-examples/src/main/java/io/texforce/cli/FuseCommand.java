@@ -7,7 +7,7 @@ import io.texforce.tensor.lora.LoraNetwork;
 import io.texforce.unet.pipeline.PipelineWriter;
 import io.texforce.unet.pipeline.StableDiffusionPipeline;
 import io.texforce.unet.singlefile.SingleFileExporter;
-import io.texforce.tensor.nn.SafeTensorsSource;
+import io.texforce.tensor.nn.CheckpointSource;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -73,13 +73,13 @@ final class FuseCommand implements Runnable {
             PipelineWriter.write(pipe, model, variant, out, dtype);
         } else {
             SingleFileExporter.TextLayout layout = SingleFileExporter.TextLayout.of(pipe);
-            try (var text = SafeTensorsSource.openComponent(model.resolve("text_encoder"), "model", variant);
-                 var unet = SafeTensorsSource.openComponent(model.resolve("unet"), "diffusion_pytorch_model", variant);
-                 var vae = SafeTensorsSource.openComponent(model.resolve("vae"), "diffusion_pytorch_model", variant)) {
-                Map<String, SafeTensorsSource> sources = Map.of("text_encoder", text, "unet", unet, "vae", vae);
+            try (var text = CheckpointSource.openComponent(model.resolve("text_encoder"), "model", variant);
+                 var unet = CheckpointSource.openComponent(model.resolve("unet"), "diffusion_pytorch_model", variant);
+                 var vae = CheckpointSource.openComponent(model.resolve("vae"), "diffusion_pytorch_model", variant)) {
+                Map<String, CheckpointSource> sources = Map.of("text_encoder", text, "unet", unet, "vae", vae);
                 SingleFileExporter.export(pipe, singleFile, layout, dtype, key -> {
                     int slash = key.indexOf('/');
-                    SafeTensorsSource src = sources.get(key.substring(0, slash));
+                    CheckpointSource src = sources.get(key.substring(0, slash));
                     String name = key.substring(slash + 1);
                     return src.contains(name) ? src.storedDType(name) : null;
                 });

@@ -7,7 +7,7 @@ import io.texforce.tensor.cpu.CpuBackend;
 import io.texforce.tensor.lora.LoraConfig;
 import io.texforce.tensor.lora.LoraNetwork;
 import io.texforce.tensor.nn.Module;
-import io.texforce.tensor.nn.SafeTensorsSource;
+import io.texforce.tensor.nn.CheckpointSource;
 import io.texforce.tensor.nn.VarBuilder;
 
 import io.texforce.tensor.io.ComponentFolder;
@@ -54,7 +54,7 @@ public final class ClipTextModel extends Module {
         ComponentFolder component = ComponentFolder.resolve(dir, "text_encoder");
         Path folder = component.folder();
         ClipTextConfig c = ClipTextConfig.load(component.config());
-        try (SafeTensorsSource src = SafeTensorsSource.openComponent(folder, "model", variant)) {
+        try (CheckpointSource src = CheckpointSource.openComponent(folder, "model", variant)) {
             // transformers 5 saves CLIPTextModel without its text_model level (embeddings.token_embedding.weight).
             boolean flat = !src.contains(ROOT + ".embeddings.token_embedding.weight")
                     && src.contains("embeddings.token_embedding.weight");

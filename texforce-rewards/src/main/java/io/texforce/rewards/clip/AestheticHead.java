@@ -2,7 +2,7 @@ package io.texforce.rewards.clip;
 
 import io.texforce.tensor.Backend;
 import io.texforce.tensor.cpu.CpuBackend;
-import io.texforce.rewards.torch.WeightFile;
+import io.texforce.tensor.io.torch.WeightFile;
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.nn.Linear;
 import io.texforce.tensor.nn.Module;

@@ -3,11 +3,11 @@ package io.texforce.rewards.clip;
 import io.texforce.tensor.Backend;
 import io.texforce.tensor.cpu.CpuBackend;
 import io.texforce.clip.text.ClipTextTransformer;
-import io.texforce.rewards.torch.WeightFile;
+import io.texforce.tensor.io.torch.WeightFile;
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.nn.Linear;
 import io.texforce.tensor.nn.Module;
-import io.texforce.tensor.nn.SafeTensorsSource;
+import io.texforce.tensor.nn.CheckpointSource;
 import io.texforce.tensor.nn.VarBuilder;
 import io.texforce.tensor.nn.WeightSource;
 
@@ -87,25 +87,9 @@ public final class ClipModel extends Module {
             throw new IllegalArgumentException("no config.json in " + dir + " (expected a transformers CLIPModel folder)");
         }
         ClipModelConfig c = ClipModelConfig.loadTransformers(configJson);
-        Path bin = dir.resolve("pytorch_model.bin");
-        if (Files.isRegularFile(bin) && !hasSafetensors(dir)) {
-            try (WeightFile file = WeightFile.open(bin)) {
-                return fromWeights(file.source(), c, backend);
-            }
-        }
-        // model.safetensors, its shards, or its only weight variant; the error lists what the folder holds.
-        try (SafeTensorsSource src = SafeTensorsSource.openComponent(dir, "model")) {
+        // model.safetensors, its shards or its only variant; else pytorch_model.bin (read without running it)
+        try (CheckpointSource src = CheckpointSource.openComponent(dir, "model", null)) {
             return fromWeights(src, c, backend);
-        }
-    }
-
-    private static boolean hasSafetensors(Path dir) {
-        try (var files = Files.list(dir)) {
-            return files.map(f -> f.getFileName().toString())
-                    .anyMatch(n -> (n.startsWith("model.") || n.startsWith("model-"))
-                            && (n.endsWith(".safetensors") || n.startsWith("model.safetensors.index.")));
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException("cannot list " + dir, e);
         }
     }
 

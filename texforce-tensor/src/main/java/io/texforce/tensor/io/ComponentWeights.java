@@ -3,6 +3,11 @@ package io.texforce.tensor.io;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.texforce.tensor.io.torch.TorchCheckpoint;
+import io.texforce.tensor.nn.CheckpointSource;
+import io.texforce.tensor.nn.CompositeSource;
+import io.texforce.tensor.nn.SafeTensorsSource;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +27,9 @@ import java.util.stream.Stream;
  * {@code <stem>.safetensors.index.json} ({@code <stem>-00001-of-00002.safetensors}); and weight <em>variants</em>
  * ({@code variant="fp16"}, {@code "non_ema"}, ...): {@code <stem>.fp16.safetensors}, an index
  * {@code <stem>.safetensors.index.fp16.json}, shards {@code <stem>.fp16-00001-of-00002.safetensors} (or the older
- * {@code <stem>-00001-of-00002.fp16.safetensors}).
+ * {@code <stem>-00001-of-00002.fp16.safetensors}). Where a folder has no safetensors, PyTorch pickles under the names
+ * transformers/diffusers give them ({@code pytorch_model.bin} for {@code model}, {@code diffusion_pytorch_model.bin},
+ * their variants and {@code .bin.index.json} shards).
  *
  * <p>Which files: with no variant asked for, the plain weights; a folder holding only one variant (a download of
  * just the fp16 files) gets that variant, and one holding several gets an error naming them. With a variant asked
@@ -84,7 +91,7 @@ public record ComponentWeights(List<Path> files, String variant) {
             throw new SafeTensorsException("no " + stem + ".safetensors in " + dir + " but the weight variants "
                     + variants + ": choose one (--variant on the command line, variant(...) in Java)");
         }
-        throw missing(dir, stem, "no " + stem + ".safetensors (or shards)", names);
+        throw missing(dir, stem, "no " + stem + ".safetensors or " + binStem(stem) + ".bin (or their shards)", names);
     }
 
     /** The files of one variant (null: the plain weights), or null when the folder has none of them. */
@@ -109,7 +116,45 @@ public record ComponentWeights(List<Path> files, String variant) {
                 return shards;
             }
         }
+        // PyTorch pickles, as older pipelines and safe_serialization=False write them
+        String bin = binStem(stem);
+        String singleBin = variant == null ? bin + ".bin" : bin + "." + variant + ".bin";
+        if (names.contains(singleBin) && Files.isRegularFile(dir.resolve(singleBin))) {
+            return List.of(dir.resolve(singleBin));
+        }
+        String binIndex = variant == null ? bin + ".bin.index.json" : bin + ".bin.index." + variant + ".json";
+        if (names.contains(binIndex)) {
+            return fromIndex(dir.resolve(binIndex));
+        }
         return null;
+    }
+
+    /** The name transformers/diffusers give pickled weights: {@code pytorch_model} for a model saved as {@code model}. */
+    private static String binStem(String stem) {
+        return stem.equals("model") ? "pytorch_model" : stem;
+    }
+
+    /**
+     * Opens the files: memory-mapped safetensors, or PyTorch pickles read by a restricted unpickler that builds
+     * tensors and plain containers only (see {@link TorchCheckpoint}).
+     */
+    public CheckpointSource open() {
+        if (files.stream().allMatch(f -> f.getFileName().toString().endsWith(".safetensors"))) {
+            return new SafeTensorsSource(files);
+        }
+        if (files.size() == 1) {
+            return TorchCheckpoint.open(files.get(0));
+        }
+        List<CheckpointSource> parts = new ArrayList<>();
+        try {
+            for (Path f : files) {
+                parts.add(TorchCheckpoint.open(f));
+            }
+            return new CompositeSource(parts);
+        } catch (RuntimeException e) {
+            parts.forEach(CheckpointSource::close);
+            throw e;
+        }
     }
 
     /** The distinct files an index's {@code weight_map} names, each of which must exist. */
@@ -173,7 +218,9 @@ public record ComponentWeights(List<Path> files, String variant) {
                 Pattern.compile(q + "\\.([A-Za-z0-9_]+)\\.safetensors"),
                 Pattern.compile(q + "\\.safetensors\\.index\\.([A-Za-z0-9_]+)\\.json"),
                 Pattern.compile(q + "\\.([A-Za-z0-9_]+)-\\d+-of-\\d+\\.safetensors"),
-                Pattern.compile(q + "-\\d+-of-\\d+\\.([A-Za-z0-9_]+)\\.safetensors"));
+                Pattern.compile(q + "-\\d+-of-\\d+\\.([A-Za-z0-9_]+)\\.safetensors"),
+                Pattern.compile(Pattern.quote(binStem(stem)) + "\\.([A-Za-z0-9_]+)\\.bin"),
+                Pattern.compile(Pattern.quote(binStem(stem)) + "\\.bin\\.index\\.([A-Za-z0-9_]+)\\.json"));
         Set<String> out = new TreeSet<>();
         for (String n : names) {
             for (Pattern p : forms) {
@@ -189,8 +236,7 @@ public record ComponentWeights(List<Path> files, String variant) {
     private static SafeTensorsException missing(Path dir, String stem, String what, List<String> names) {
         Set<String> variants = variants(stem, names);
         return new SafeTensorsException(what + " in " + dir + "; it contains " + names
-                + (variants.isEmpty() ? "" : " (weight variants " + variants + ")")
-                + ". Only safetensors weights are read: convert .bin/.ckpt files first");
+                + (variants.isEmpty() ? "" : " (weight variants " + variants + ")"));
     }
 
     private static List<String> list(Path dir) {

@@ -2,7 +2,6 @@ package io.texforce.tensor.nn;
 
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.WeightDtype;
-import io.texforce.tensor.io.ComponentWeights;
 import io.texforce.tensor.io.SafeTensors;
 import io.texforce.tensor.io.SafeTensorsException;
 
@@ -18,7 +17,7 @@ import java.util.Set;
  * decoded to float32 on request, so F16/BF16 checkpoints never exist twice in memory as float32; weights asked for
  * in 16 bits are read (or rounded) straight from the mapping without a float32 copy.
  */
-public final class SafeTensorsSource implements WeightSource, AutoCloseable {
+public final class SafeTensorsSource implements CheckpointSource {
     private final List<SafeTensors> files = new ArrayList<>();
     private final Map<String, SafeTensors> byKey = new LinkedHashMap<>();
     private final String description;
@@ -44,22 +43,6 @@ public final class SafeTensorsSource implements WeightSource, AutoCloseable {
 
     public static SafeTensorsSource open(Path file) {
         return new SafeTensorsSource(List.of(file));
-    }
-
-    /**
-     * The plain weights of a diffusers/transformers component folder: {@code <stem>.safetensors} or its shards (or
-     * the folder's only weight variant); see {@link ComponentWeights}. The error lists what the folder holds instead.
-     */
-    public static SafeTensorsSource openComponent(Path dir, String stem) {
-        return openComponent(dir, stem, null);
-    }
-
-    /**
-     * The weights of a component folder in {@code variant} ({@code "fp16"}, {@code "non_ema"}; null for the plain
-     * weights), as {@link ComponentWeights#find} chooses them.
-     */
-    public static SafeTensorsSource openComponent(Path dir, String stem, String variant) {
-        return new SafeTensorsSource(ComponentWeights.find(dir, stem, variant).files());
     }
 
     private SafeTensors file(String key) {

@@ -1,7 +1,7 @@
 package io.texforce.tensor.io;
 
 import io.texforce.tensor.Tensor;
-import io.texforce.tensor.nn.SafeTensorsSource;
+import io.texforce.tensor.nn.CheckpointSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -100,7 +100,7 @@ class ComponentWeightsTest {
                 names(ComponentWeights.find(dir, STEM, "fp16")));
         assertEquals(List.of(STEM + "-00001-of-00002.bf16.safetensors", STEM + "-00002-of-00002.bf16.safetensors"),
                 names(ComponentWeights.find(dir, STEM, "bf16")));
-        try (SafeTensorsSource src = SafeTensorsSource.openComponent(dir, STEM, "fp16")) {
+        try (CheckpointSource src = CheckpointSource.openComponent(dir, STEM, "fp16")) {
             List<Float> read = src.keys().stream().map(k -> src.load(k).item()).sorted().toList();
             assertEquals(List.of(1f, 2f), read);
         }
@@ -141,10 +141,21 @@ class ComponentWeightsTest {
 
     @Test
     void nothingThereListsTheFolder() throws IOException {
-        Files.writeString(dir.resolve("pytorch_model.bin"), "x");
+        Files.writeString(dir.resolve("model.ckpt"), "x");
         var e = assertThrows(SafeTensorsException.class, () -> ComponentWeights.find(dir, "model", null));
-        assertTrue(e.getMessage().contains("[pytorch_model.bin]"), e.getMessage());
-        assertTrue(e.getMessage().contains("convert"), e.getMessage());
+        assertTrue(e.getMessage().contains("[model.ckpt]"), e.getMessage());
+        assertTrue(e.getMessage().contains("pytorch_model.bin"), e.getMessage());
+    }
+
+    @Test
+    void picklesServeWhereNoSafetensorsAre() throws IOException {
+        Files.writeString(dir.resolve("pytorch_model.bin"), "x");
+        Files.writeString(dir.resolve("pytorch_model.fp16.bin"), "x");
+        assertEquals(List.of("pytorch_model.bin"), names(ComponentWeights.find(dir, "model", null)));
+        assertEquals(List.of("pytorch_model.fp16.bin"), names(ComponentWeights.find(dir, "model", "fp16")));
+        weights("model.safetensors", 1);
+        assertEquals(List.of("model.safetensors"), names(ComponentWeights.find(dir, "model", null)),
+                "safetensors first, as diffusers prefers them");
     }
 
     private void index(String name, String... files) throws IOException {

@@ -11,7 +11,7 @@ import io.texforce.tensor.nn.Conv2d;
 import io.texforce.tensor.nn.GroupNorm;
 import io.texforce.tensor.nn.Module;
 import io.texforce.tensor.nn.ModuleList;
-import io.texforce.tensor.nn.SafeTensorsSource;
+import io.texforce.tensor.nn.CheckpointSource;
 import io.texforce.tensor.nn.VarBuilder;
 import io.texforce.tensor.nn.WeightSource;
 import io.texforce.unet.nn.Activations;
@@ -102,7 +102,7 @@ public final class UNet2DConditionModel extends Module {
         ComponentFolder component = ComponentFolder.resolve(dir, "unet");
         Path folder = component.folder();
         UNetConfig c = UNetConfig.load(component.config());
-        try (SafeTensorsSource src = SafeTensorsSource.openComponent(folder, "diffusion_pytorch_model", variant)) {
+        try (CheckpointSource src = CheckpointSource.openComponent(folder, "diffusion_pytorch_model", variant)) {
             VarBuilder vb = VarBuilder.of(src, backend, weightDtype);
             UNet2DConditionModel model = new UNet2DConditionModel(vb, c);
             vb.checkAllUsed(k -> false);

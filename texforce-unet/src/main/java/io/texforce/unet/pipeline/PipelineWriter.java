@@ -10,7 +10,7 @@ import io.texforce.tensor.io.DType;
 import io.texforce.tensor.io.SafeTensorsWriter;
 import io.texforce.tensor.nn.LoraLayer;
 import io.texforce.tensor.nn.Module;
-import io.texforce.tensor.nn.SafeTensorsSource;
+import io.texforce.tensor.nn.CheckpointSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -86,7 +86,7 @@ public final class PipelineWriter {
     private static void writeWeights(Module model, Path sourceFolder, String stem, String variant, DType dtype,
                                      Path file) {
         SafeTensorsWriter w = new SafeTensorsWriter();
-        try (SafeTensorsSource src = new SafeTensorsSource(ComponentWeights.find(sourceFolder, stem, variant).files())) {
+        try (CheckpointSource src = ComponentWeights.find(sourceFolder, stem, variant).open()) {
             for (Map.Entry<String, Tensor> e : model.namedParameters().entrySet()) {
                 DType stored = src.contains(e.getKey()) ? src.storedDType(e.getKey()) : null;
                 DType as = dtype != null ? dtype

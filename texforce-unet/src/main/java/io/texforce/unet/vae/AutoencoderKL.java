@@ -6,7 +6,7 @@ import io.texforce.tensor.WeightDtype;
 import io.texforce.tensor.cpu.CpuBackend;
 import io.texforce.tensor.nn.Conv2d;
 import io.texforce.tensor.nn.Module;
-import io.texforce.tensor.nn.SafeTensorsSource;
+import io.texforce.tensor.nn.CheckpointSource;
 import io.texforce.tensor.nn.VarBuilder;
 import io.texforce.tensor.nn.WeightSource;
 
@@ -61,7 +61,7 @@ public final class AutoencoderKL extends Module {
         ComponentFolder component = ComponentFolder.resolve(dir, "vae");
         Path folder = component.folder();
         VaeConfig c = VaeConfig.load(component.config());
-        try (SafeTensorsSource src = SafeTensorsSource.openComponent(folder, "diffusion_pytorch_model", variant)) {
+        try (CheckpointSource src = CheckpointSource.openComponent(folder, "diffusion_pytorch_model", variant)) {
             VarBuilder vb = VarBuilder.of(src, backend, weightDtype);
             AutoencoderKL vae = new AutoencoderKL(vb, c);
             vb.checkAllUsed(k -> false);

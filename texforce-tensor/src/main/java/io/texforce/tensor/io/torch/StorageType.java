@@ -1,4 +1,4 @@
-package io.texforce.rewards.torch;
+package io.texforce.tensor.io.torch;
 
 import io.texforce.tensor.io.DType;
 

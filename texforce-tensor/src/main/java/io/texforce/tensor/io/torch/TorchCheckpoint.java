@@ -1,10 +1,10 @@
-package io.texforce.rewards.torch;
+package io.texforce.tensor.io.torch;
 
 import io.texforce.tensor.Shape;
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.io.DType;
 import io.texforce.tensor.io.SafeTensorsWriter;
-import io.texforce.tensor.nn.WeightSource;
+import io.texforce.tensor.nn.CheckpointSource;
 
 import java.io.BufferedInputStream;
 import java.io.FilterInputStream;
@@ -38,7 +38,7 @@ import java.util.zip.ZipFile;
  * prefix that every name carries (DistributedDataParallel) is dropped. Non-tensor values (an epoch count, say)
  * stay in {@link #root()}.
  */
-public final class TorchCheckpoint implements WeightSource, AutoCloseable {
+public final class TorchCheckpoint implements CheckpointSource {
     /** The first pickle of a legacy file: torch.serialization's magic number. */
     private static final BigInteger LEGACY_MAGIC = new BigInteger("1950a86a20f9469cfc6c", 16);
 

@@ -1,4 +1,4 @@
-package io.texforce.rewards.torch;
+package io.texforce.tensor.io.torch;
 
 import java.io.EOFException;
 import java.io.IOException;

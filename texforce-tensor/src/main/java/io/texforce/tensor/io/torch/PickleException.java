@@ -1,4 +1,4 @@
-package io.texforce.rewards.torch;
+package io.texforce.tensor.io.torch;
 
 /** A pickle this reader will not or cannot load: a forbidden global, an unsupported opcode, or a damaged file. */
 public final class PickleException extends IllegalArgumentException {
