@@ -4,7 +4,6 @@ import io.texforce.clip.text.ClipTextModel;
 import io.texforce.clip.tokenizer.ClipTokenizer;
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Tensor;
-import io.texforce.tensor.cpu.CpuBackend;
 import io.texforce.tensor.io.SafeTensorsWriter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -3,7 +3,6 @@ package io.texforce.cli;
 import io.texforce.tensor.Backend;
 import io.texforce.tensor.GradMode;
 import io.texforce.tensor.Tensor;
-import io.texforce.tensor.cpu.CpuBackend;
 import io.texforce.tensor.io.SafeTensors;
 import io.texforce.tensor.io.SafeTensorsWriter;
 import io.texforce.unet.model.UNet2DConditionModel;

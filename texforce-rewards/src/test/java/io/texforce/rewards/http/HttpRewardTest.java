@@ -3,7 +3,6 @@ package io.texforce.rewards.http;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
 import io.texforce.tensor.Tensor;
 import org.junit.jupiter.api.AfterEach;

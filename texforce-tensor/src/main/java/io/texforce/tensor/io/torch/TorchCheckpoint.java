@@ -1,6 +1,5 @@
 package io.texforce.tensor.io.torch;
 
-import io.texforce.tensor.Shape;
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.io.DType;
 import io.texforce.tensor.io.SafeTensorsWriter;
