@@ -7,7 +7,6 @@ import io.texforce.tensor.lora.LoraNetwork;
 import io.texforce.unet.pipeline.PipelineWriter;
 import io.texforce.unet.pipeline.StableDiffusionPipeline;
 import io.texforce.unet.singlefile.SingleFileExporter;
-import io.texforce.tensor.nn.CheckpointSource;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -15,7 +14,6 @@ import picocli.CommandLine.Option;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.Map;
 
 /** {@code texforce fuse}: LoRAs merged into a new, self-contained diffusers pipeline folder. */
 @Command(name = "fuse", mixinStandardHelpOptions = true,
@@ -72,18 +70,7 @@ final class FuseCommand implements Runnable {
         if (out != null) {
             PipelineWriter.write(pipe, model, variant, out, dtype);
         } else {
-            SingleFileExporter.TextLayout layout = SingleFileExporter.TextLayout.of(pipe);
-            try (var text = CheckpointSource.openComponent(model.resolve("text_encoder"), "model", variant);
-                 var unet = CheckpointSource.openComponent(model.resolve("unet"), "diffusion_pytorch_model", variant);
-                 var vae = CheckpointSource.openComponent(model.resolve("vae"), "diffusion_pytorch_model", variant)) {
-                Map<String, CheckpointSource> sources = Map.of("text_encoder", text, "unet", unet, "vae", vae);
-                SingleFileExporter.export(pipe, singleFile, layout, dtype, key -> {
-                    int slash = key.indexOf('/');
-                    CheckpointSource src = sources.get(key.substring(0, slash));
-                    String name = key.substring(slash + 1);
-                    return src.contains(name) ? src.storedDType(name) : null;
-                });
-            }
+            SingleFileExporter.export(pipe, model, variant, singleFile, SingleFileExporter.TextLayout.of(pipe), dtype);
         }
         System.err.printf("fused %d text-encoder and %d U-Net LoRA(s) into %s%n", loras.text.size(), loras.unet.size(),
                 out != null ? out : singleFile);

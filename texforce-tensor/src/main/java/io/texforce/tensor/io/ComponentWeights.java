@@ -139,22 +139,18 @@ public record ComponentWeights(List<Path> files, String variant) {
      * tensors and plain containers only (see {@link TorchCheckpoint}).
      */
     public CheckpointSource open() {
-        if (files.stream().allMatch(f -> f.getFileName().toString().endsWith(".safetensors"))) {
-            return new SafeTensorsSource(files);
-        }
-        if (files.size() == 1) {
-            return TorchCheckpoint.open(files.get(0));
-        }
         List<CheckpointSource> parts = new ArrayList<>();
         try {
             for (Path f : files) {
-                parts.add(TorchCheckpoint.open(f));
+                parts.add(f.getFileName().toString().endsWith(".safetensors") ? SafeTensorsSource.open(f)
+                        : TorchCheckpoint.open(f));
             }
-            return new CompositeSource(parts);
         } catch (RuntimeException e) {
             parts.forEach(CheckpointSource::close);
             throw e;
         }
+        // shards: one source over all of them (which closes them itself when they cannot be combined)
+        return parts.size() == 1 ? parts.get(0) : new CompositeSource(parts);
     }
 
     /** The distinct files an index's {@code weight_map} names, each of which must exist. */

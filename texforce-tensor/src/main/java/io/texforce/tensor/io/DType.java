@@ -34,6 +34,11 @@ public enum DType {
         return floatingPoint;
     }
 
+    /** How a float tensor stored as {@code stored} is written again: F16 and BF16 kept, anything else as F32. */
+    public static DType floatStorage(DType stored) {
+        return stored == F16 || stored == BF16 ? stored : F32;
+    }
+
     /** The header spelling, e.g. {@code "BF16"}. */
     public String headerName() {
         return name();

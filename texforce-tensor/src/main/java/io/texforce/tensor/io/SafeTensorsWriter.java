@@ -53,10 +53,7 @@ public final class SafeTensorsWriter {
      * infinity beyond 65504.
      */
     public SafeTensorsWriter put(String name, Tensor tensor, DType dtype) {
-        if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) {
-            throw new IllegalArgumentException("tensor '" + name + "': float tensors are stored as F32, F16 or BF16, not "
-                    + dtype);
-        }
+        requireFloat(name, dtype);
         return add(name, new FloatEntry(tensor, dtype));
     }
 
@@ -65,11 +62,15 @@ public final class SafeTensorsWriter {
      * a file of many large tensors (a converted checkpoint) never holds them all in memory.
      */
     public SafeTensorsWriter putLazy(String name, int[] shape, DType dtype, java.util.function.Supplier<Tensor> loader) {
+        requireFloat(name, dtype);
+        return add(name, new LazyEntry(name, shape.clone(), dtype, loader));
+    }
+
+    private static void requireFloat(String name, DType dtype) {
         if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) {
             throw new IllegalArgumentException("tensor '" + name + "': float tensors are stored as F32, F16 or BF16, not "
                     + dtype);
         }
-        return add(name, new LazyEntry(name, shape.clone(), dtype, loader));
     }
 
     /** Adds an integer tensor stored as I32 or I64. */

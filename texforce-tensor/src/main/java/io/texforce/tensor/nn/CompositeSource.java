@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** Several checkpoint files read as one (the shards of a sharded PyTorch checkpoint); a key may be in one only. */
+/** Several checkpoint files read as one (the shards of a sharded checkpoint); a key may be in one only. */
 public final class CompositeSource implements CheckpointSource {
     private final List<CheckpointSource> parts;
     private final Map<String, CheckpointSource> byKey = new LinkedHashMap<>();

@@ -6,56 +6,36 @@ import io.texforce.tensor.io.SafeTensors;
 import io.texforce.tensor.io.SafeTensorsException;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * Weights from one or more memory-mapped safetensors files (sharded checkpoints are several files). Tensors are
- * decoded to float32 on request, so F16/BF16 checkpoints never exist twice in memory as float32; weights asked for
- * in 16 bits are read (or rounded) straight from the mapping without a float32 copy.
+ * Weights from one memory-mapped safetensors file (the shards of a sharded checkpoint are read together through
+ * {@link CompositeSource}). Tensors are decoded to float32 on request, so F16/BF16 checkpoints never exist twice in
+ * memory as float32; weights asked for in 16 bits are read (or rounded) straight from the mapping without a float32
+ * copy.
  */
 public final class SafeTensorsSource implements CheckpointSource {
-    private final List<SafeTensors> files = new ArrayList<>();
-    private final Map<String, SafeTensors> byKey = new LinkedHashMap<>();
-    private final String description;
+    private final SafeTensors file;
 
-    public SafeTensorsSource(List<Path> paths) {
-        try {
-            for (Path p : paths) {
-                SafeTensors st = SafeTensors.open(p);
-                files.add(st);
-                for (String k : st.keys()) {
-                    SafeTensors prev = byKey.putIfAbsent(k, st);
-                    if (prev != null) {
-                        throw new SafeTensorsException("tensor '" + k + "' appears in both " + prev.path() + " and " + p);
-                    }
-                }
-            }
-        } catch (RuntimeException e) {
-            close();
-            throw e;
-        }
-        this.description = paths.size() == 1 ? paths.get(0).toString() : paths.toString();
+    private SafeTensorsSource(SafeTensors file) {
+        this.file = file;
     }
 
     public static SafeTensorsSource open(Path file) {
-        return new SafeTensorsSource(List.of(file));
+        return new SafeTensorsSource(SafeTensors.open(file));
     }
 
     private SafeTensors file(String key) {
-        SafeTensors st = byKey.get(key);
-        if (st == null) {
-            throw new SafeTensorsException("no tensor '" + key + "' in " + description);
+        if (!file.contains(key)) {
+            throw new SafeTensorsException("no tensor '" + key + "' in " + file.path());
         }
-        return st;
+        return file;
     }
 
     @Override
     public boolean contains(String key) {
-        return byKey.containsKey(key);
+        return file.contains(key);
     }
 
     @Override
@@ -80,23 +60,21 @@ public final class SafeTensorsSource implements CheckpointSource {
 
     @Override
     public Set<String> keys() {
-        return byKey.keySet();
+        return file.keys();
     }
 
-    /** The {@code __metadata__} of the first file. */
+    /** The file's {@code __metadata__}. */
     public Map<String, String> metadata() {
-        return files.isEmpty() ? Map.of() : files.get(0).metadata();
+        return file.metadata();
     }
 
     @Override
     public String describe() {
-        return description;
+        return file.path().toString();
     }
 
     @Override
     public void close() {
-        for (SafeTensors st : files) {
-            st.close();
-        }
+        file.close();
     }
 }

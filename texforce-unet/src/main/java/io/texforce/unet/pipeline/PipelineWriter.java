@@ -89,8 +89,7 @@ public final class PipelineWriter {
         try (CheckpointSource src = ComponentWeights.find(sourceFolder, stem, variant).open()) {
             for (Map.Entry<String, Tensor> e : model.namedParameters().entrySet()) {
                 DType stored = src.contains(e.getKey()) ? src.storedDType(e.getKey()) : null;
-                DType as = dtype != null ? dtype
-                        : stored == DType.F16 || stored == DType.BF16 ? stored : DType.F32;
+                DType as = dtype != null ? dtype : DType.floatStorage(stored);
                 w.put(e.getKey(), e.getValue().detach(), as);
             }
         }

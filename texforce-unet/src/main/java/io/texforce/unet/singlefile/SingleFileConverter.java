@@ -206,8 +206,7 @@ public final class SingleFileConverter {
         for (String key : weights.keys()) {
             DType stored = weights.storedDType(key);
             // loaded one at a time while the file is written: a 3.4 GB U-Net never sits on the heap whole
-            w.putLazy(key, weights.shape(key), stored == DType.F16 || stored == DType.BF16 ? stored : DType.F32,
-                    () -> weights.load(key));
+            w.putLazy(key, weights.shape(key), DType.floatStorage(stored), () -> weights.load(key));
         }
         w.metadata("format", "pt");
         w.write(file);

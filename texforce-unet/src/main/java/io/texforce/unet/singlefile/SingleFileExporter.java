@@ -3,6 +3,7 @@ package io.texforce.unet.singlefile;
 import io.texforce.tensor.Tensor;
 import io.texforce.tensor.io.DType;
 import io.texforce.tensor.io.SafeTensorsWriter;
+import io.texforce.tensor.nn.CheckpointSource;
 import io.texforce.tensor.nn.LoraLayer;
 import io.texforce.tensor.nn.Module;
 import io.texforce.unet.pipeline.StableDiffusionPipeline;
@@ -47,6 +48,27 @@ public final class SingleFileExporter {
     }
 
     /**
+     * Writes {@code pipe}, loaded from the diffusers folder {@code source} (weights {@code variant}, or null), to
+     * {@code file}: every tensor in {@code dtype}, or with null in the dtype the source folder stores it in.
+     */
+    public static int export(StableDiffusionPipeline pipe, Path source, String variant, Path file, TextLayout layout,
+                             DType dtype) {
+        try (CheckpointSource text = CheckpointSource.openComponent(source.resolve("text_encoder"), "model", variant);
+             CheckpointSource unet = CheckpointSource.openComponent(source.resolve("unet"), "diffusion_pytorch_model",
+                     variant);
+             CheckpointSource vae = CheckpointSource.openComponent(source.resolve("vae"), "diffusion_pytorch_model",
+                     variant)) {
+            Map<String, CheckpointSource> sources = Map.of("text_encoder/", text, "unet/", unet, "vae/", vae);
+            return export(pipe, file, layout, dtype, key -> {
+                int slash = key.indexOf('/') + 1;
+                CheckpointSource src = sources.get(key.substring(0, slash));
+                String name = key.substring(slash);
+                return src.contains(name) ? src.storedDType(name) : null;
+            });
+        }
+    }
+
+    /**
      * Writes {@code pipe} (adapters merged or none attached) to {@code file}, every tensor in {@code dtype}, or with
      * null in the dtype {@code storedDType} reports for its diffusers name (F32 when it reports none). Returns the
      * number of tensors written.
@@ -71,8 +93,7 @@ public final class SingleFileExporter {
         }
         SafeTensorsWriter w = new SafeTensorsWriter();
         out.forEach((k, t) -> {
-            DType d = dtype != null ? dtype : types.get(k);
-            w.put(k, t.detach(), d == DType.F16 || d == DType.BF16 ? d : DType.F32);
+            w.put(k, t.detach(), dtype != null ? dtype : DType.floatStorage(types.get(k)));
         });
         w.metadata("format", "pt");
         w.write(file);
